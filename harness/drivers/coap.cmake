@@ -1,0 +1,26 @@
+# coap.cmake: the CoAP driver (libcoap), the RFC 6690 link-format parser, the
+# t.coap Lua binding, their unit tests, the fuzz-corpus replay and (with clang)
+# the libFuzzer target. Included by harness/drivers/CMakeLists.txt.
+
+set(ASSAY_COAP_TESTS ${CMAKE_CURRENT_SOURCE_DIR}/../tests)
+
+# The link-format parser is pure and has no libcoap dependency.
+add_library(assay_linkformat STATIC ${CMAKE_CURRENT_SOURCE_DIR}/linkformat.c)
+assay_target_defaults(assay_linkformat)
+target_include_directories(assay_linkformat PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)
+target_link_libraries(assay_linkformat PUBLIC assay_core)
+
+assay_add_unit_test(NAME test_linkformat
+    SOURCES ${ASSAY_COAP_TESTS}/unit/test_linkformat.c
+    LIBS assay_linkformat)
+
+# Replays the fuzz corpus through the parser with the ordinary compiler, so
+# every input the fuzzer ever found interesting stays in the default test run.
+add_executable(linkformat_corpus_replay
+    ${ASSAY_COAP_TESTS}/fuzz/fuzz_linkformat.c
+    ${ASSAY_COAP_TESTS}/fuzz/replay_main.c)
+assay_target_defaults(linkformat_corpus_replay)
+target_link_libraries(linkformat_corpus_replay PRIVATE assay_linkformat)
+add_test(NAME linkformat_corpus_replay
+    COMMAND linkformat_corpus_replay ${ASSAY_COAP_TESTS}/fuzz/linkformat_corpus)
+set_tests_properties(linkformat_corpus_replay PROPERTIES TIMEOUT 60)
