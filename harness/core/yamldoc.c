@@ -175,7 +175,7 @@ static json_t *convert_scalar(struct walk *w, yaml_node_t *n, const struct ysche
         return json_integer(ll);
     case YS_DATE:
         if (!yamldoc_valid_date(v)) {
-            report(w, &n->start_mark, "expected %s (a date YYYY-MM-DD), got '%s'", s->what,
+            report(w, &n->start_mark, "expected %s as YYYY-MM-DD (a calendar date), got '%s'", s->what,
                    excerpt(v, ex, sizeof(ex)));
             return NULL;
         }

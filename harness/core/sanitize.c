@@ -1,0 +1,81 @@
+/* sanitize.c: neutralise control, bidi and tag characters in untrusted text (see sanitize.h). */
+#include "sanitize.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Decodes one UTF-8 sequence; returns its length, or 0 if invalid. */
+static size_t utf8_decode(const unsigned char *p, size_t left, uint32_t *cp)
+{
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    size_t n;
+    uint32_t c, min;
+    if ((p[0] & 0xe0) == 0xc0)
+        n = 2, c = p[0] & 0x1f, min = 0x80;
+    else if ((p[0] & 0xf0) == 0xe0)
+        n = 3, c = p[0] & 0x0f, min = 0x800;
+    else if ((p[0] & 0xf8) == 0xf0)
+        n = 4, c = p[0] & 0x07, min = 0x10000;
+    else
+        return 0;
+    if (n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+static bool dangerous(uint32_t c)
+{
+    return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x061c || c == 0x200e ||
+           c == 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+           (c >= 0xe0000 && c <= 0xe007f);
+}
+
+char *sanitize_text(const char *s, size_t len, size_t max_in)
+{
+    bool cut = max_in && len > max_in;
+    size_t in = cut ? max_in : len;
+    /* Worst case: every byte becomes "<U+E007F>" (9 bytes) or "\xNN" (4). */
+    char *out = malloc(in * 9 + 4 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    while (i < in) {
+        uint32_t cp;
+        size_t n = utf8_decode(p + i, in - i, &cp);
+        if (n == 0) {
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", p[i]);
+            i++;
+        } else if (dangerous(cp)) {
+            if (cp < 0x100)
+                o += (size_t)snprintf(out + o, 5, "\\x%02x", (unsigned)cp);
+            else
+                o += (size_t)snprintf(out + o, 10, "<U+%04X>", (unsigned)cp);
+            i += n;
+        } else {
+            memcpy(out + o, p + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    if (cut) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = 0;
+    return out;
+}
