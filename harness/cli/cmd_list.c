@@ -9,14 +9,15 @@
 
 static void help(void)
 {
-    printf("usage: assay list obligations|profiles|testcases [-p PROFILE]... [--profile-path DIR]\n\n"
-           "  obligations  the obligation catalogue; with -p, which obligations the profiles\n"
-           "               answer for and which have automated test cases\n"
-           "  profiles     the profiles found on the profile path\n"
-           "  testcases    the test cases of the profiles named with -p (default: all)\n\n"
-           "  -p, --profile NAME|PATH  (repeatable)\n"
-           "      --profile-path DIR   where profiles and obligations.yaml are found\n"
-           "  -h, --help               this text\n");
+    printf(
+        "usage: assay list obligations|profiles|testcases [-p PROFILE]... [--profile-path DIR]\n\n"
+        "  obligations  the obligation catalogue; with -p, which obligations the profiles\n"
+        "               answer for and which have automated test cases\n"
+        "  profiles     the profiles found on the profile path\n"
+        "  testcases    the test cases of the profiles named with -p (default: all)\n\n"
+        "  -p, --profile NAME|PATH  (repeatable)\n"
+        "      --profile-path DIR   where profiles and obligations.yaml are found\n"
+        "  -h, --help               this text\n");
 }
 
 static const char *modes(const struct obligation *o, char *buf, size_t size)
@@ -61,8 +62,8 @@ static void list_obligations(const struct catalogue *cat, const struct plan_prof
     json_t *tcs = plan_profiles_testcase_list(pp);
     json_t *answered = only_answered ? plan_profiles_obligations(pp) : NULL;
     char m[32];
-    printf("%-24s %-11s %-5s %-17s %-9s %s\n", "id", "level", "legal", "assessed by",
-           "automated", "title");
+    printf("%-24s %-11s %-5s %-17s %-9s %s\n", "id", "level", "legal", "assessed by", "automated",
+           "title");
     for (size_t i = 0; i < cat->n; i++) {
         const struct obligation *o = &cat->items[i];
         if (answered && !listed(answered, o->id))
@@ -129,8 +130,7 @@ int cmd_list(int argc, char **argv)
     if (!strcmp(what, "profiles")) {
         size_t i;
         json_t *n;
-        json_array_foreach(avail, i, n)
-            printf("%s\n", json_string_value(n));
+        json_array_foreach(avail, i, n) printf("%s\n", json_string_value(n));
         json_decref(avail);
         return ASSAY_EXIT_OK;
     }

@@ -118,20 +118,19 @@ static void check_pages(struct dossier *d, const struct scope *allowed, struct d
         if (file) {
             char *full = dir ? resolve(dir, file) : NULL;
             if (!full || !is_file(full))
-                yamldoc_diag(&d->doc, diags, pg, "file", 0,
-                             "published.%s.file: no such file '%s'", name, file);
+                yamldoc_diag(&d->doc, diags, pg, "file", 0, "published.%s.file: no such file '%s'",
+                             name, file);
             free(full);
             continue;
         }
         char host[256];
         if (!url_host(url, host, sizeof(host)))
             yamldoc_diag(&d->doc, diags, pg, "url", 0,
-                         "published.%s.url: expected an http:// or https:// URL with a host",
-                         name);
+                         "published.%s.url: expected an http:// or https:// URL with a host", name);
         else if (allowed && !scope_allows(allowed, host))
             yamldoc_diag(&d->doc, diags, pg, "url", 0,
-                         "published.%s.url: host '%s' is not in the bench's allowed_hosts",
-                         name, host);
+                         "published.%s.url: host '%s' is not in the bench's allowed_hosts", name,
+                         host);
     }
     free(dir);
 }
@@ -148,8 +147,8 @@ static void check_ics(struct dossier *d, bench_known_obligation_fn known, void *
             yamldoc_diag(&d->doc, diags, ics, id, 0,
                          "ics.%s: an ICS entry cannot change a PSTI obligation", id);
         else if (known && !known(id, ctx))
-            yamldoc_diag(&d->doc, diags, ics, id, 0,
-                         "ics.%s: not an obligation in the catalogue", id);
+            yamldoc_diag(&d->doc, diags, ics, id, 0, "ics.%s: not an obligation in the catalogue",
+                         id);
     }
 }
 
@@ -264,8 +263,8 @@ static void check_device(struct bench *b, struct diag_list *diags, size_t i)
         if (!json_object_get(c, "password") && !json_object_get(c, "key") &&
             !json_object_get(c, "certificate"))
             yamldoc_diag(&b->doc, diags, creds, role, 0,
-                         "devices[%zu].credentials.%s: needs a password, a key or a certificate",
-                         i, role);
+                         "devices[%zu].credentials.%s: needs a password, a key or a certificate", i,
+                         role);
     }
     const char *addr = str(dev, "address");
     if (addr)

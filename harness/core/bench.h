@@ -42,31 +42,31 @@ struct bench_defaults {
 };
 
 struct dossier {
-    char *model;     /* owned */
-    char *path;      /* owned: the dossier file as resolved */
-    json_t *json;    /* owned reference */
+    char *model;  /* owned */
+    char *path;   /* owned: the dossier file as resolved */
+    json_t *json; /* owned reference */
     struct yamldoc doc;
 };
 
 struct device {
     const char *id, *model, *serial, *address, *state; /* borrowed from json */
-    unsigned allow;        /* categories allowed on this device */
-    struct dossier *dossier; /* borrowed from the bench */
-    json_t *json;          /* borrowed: the device object from the bench file */
+    unsigned allow;                                    /* categories allowed on this device */
+    struct dossier *dossier;                           /* borrowed from the bench */
+    json_t *json; /* borrowed: the device object from the bench file */
 };
 
 struct bench {
-    char *path;        /* owned: the bench file */
-    char *dir;         /* owned: its directory, for relative dossier paths */
+    char *path;                             /* owned: the bench file */
+    char *dir;                              /* owned: its directory, for relative dossier paths */
     const char *name, *lab, *operator_name; /* borrowed from json */
     struct bench_defaults defaults;
     struct device *devices; /* owned array */
     size_t ndevices;
     struct dossier *dossiers; /* owned array */
     size_t ndossiers;
-    struct scope scope;   /* every address the run may touch */
-    json_t *parameters;   /* borrowed: test-case parameter overrides, or NULL */
-    struct yamldoc doc;   /* owns the bench's json */
+    struct scope scope; /* every address the run may touch */
+    json_t *parameters; /* borrowed: test-case parameter overrides, or NULL */
+    struct yamldoc doc; /* owns the bench's json */
 };
 
 /* Set by the caller to refuse ICS entries for unknown obligations (may be NULL). */

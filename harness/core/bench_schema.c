@@ -9,7 +9,10 @@
 
 #include "bench.h"
 
-#define END {NULL, NULL, false}
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, NULL, false                                                                          \
+    }
 
 static bool valid_address(const char *s)
 {
@@ -34,8 +37,7 @@ static bool valid_mac(const char *s)
 static bool valid_obligation_id(const char *s)
 {
     size_t n = strlen(s);
-    return n >= 3 && n <= 32 &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
+    return n >= 3 && n <= 32 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
 }
 
 static bool valid_resource_path(const char *s)
@@ -53,14 +55,15 @@ static const char *const transports[] = {"tcp", "udp", "tls", "dtls", NULL};
 
 static const struct yschema text = {.type = YS_STRING, .what = "text"};
 static const struct yschema name64 = {.type = YS_STRING, .what = "a name", .max = 200};
-static const struct yschema ident = {
-    .type = YS_STRING, .what = "an identifier (letters, digits, '.', '_', '-')",
-    .valid = yamldoc_valid_identifier};
+static const struct yschema ident = {.type = YS_STRING,
+                                     .what = "an identifier (letters, digits, '.', '_', '-')",
+                                     .valid = yamldoc_valid_identifier};
 static const struct yschema address = {
     .type = YS_STRING, .what = "an IPv4 or IPv6 address", .valid = valid_address};
 static const struct yschema mac = {
     .type = YS_STRING, .what = "a MAC address (six hex octets)", .valid = valid_mac};
-static const struct yschema port = {.type = YS_INT, .what = "a port number", .min = 1, .max = 65535};
+static const struct yschema port = {
+    .type = YS_INT, .what = "a port number", .min = 1, .max = 65535};
 static const struct yschema boolean = {.type = YS_BOOL, .what = "true or false"};
 static const struct yschema date = {.type = YS_DATE, .what = "a date"};
 static const struct yschema category = {
@@ -77,28 +80,27 @@ static const struct yschema any = {.type = YS_ANY, .what = "a value"};
 
 static const struct yschema timeout_ms = {
     .type = YS_INT, .what = "milliseconds", .min = 1, .max = 600000};
-static const struct yschema tc_timeout = {.type = YS_INT, .what = "seconds", .min = 1, .max = 86400};
+static const struct yschema tc_timeout = {
+    .type = YS_INT, .what = "seconds", .min = 1, .max = 86400};
 static const struct yschema dev_timeout = {
     .type = YS_INT, .what = "seconds", .min = 1, .max = 604800};
-static const struct yschema pause = {.type = YS_INT, .what = "milliseconds", .min = 0, .max = 60000};
+static const struct yschema pause = {
+    .type = YS_INT, .what = "milliseconds", .min = 0, .max = 60000};
 static const struct yschema maxconn = {
     .type = YS_INT, .what = "a connection count", .min = 1, .max = 16};
 
 static const struct yschema_field defaults_fields[] = {
-    {"timeout_ms", &timeout_ms, false},
-    {"testcase_timeout_s", &tc_timeout, false},
-    {"device_timeout_s", &dev_timeout, false},
-    {"pause_ms", &pause, false},
-    {"max_connections", &maxconn, false},
-    {"allow", &category_list, false},
-    {"scan_ports", &port_list, false},
-    END,
+    {"timeout_ms", &timeout_ms, false},        {"testcase_timeout_s", &tc_timeout, false},
+    {"device_timeout_s", &dev_timeout, false}, {"pause_ms", &pause, false},
+    {"max_connections", &maxconn, false},      {"allow", &category_list, false},
+    {"scan_ports", &port_list, false},         END,
 };
 static const struct yschema defaults = {
     .type = YS_MAP, .what = "the defaults", .fields = defaults_fields};
 
 static const struct yschema unit_id = {.type = YS_INT, .what = "a unit id", .min = 0, .max = 255};
-static const struct yschema kind = {.type = YS_STRING, .what = "an interface kind", .choices = kinds};
+static const struct yschema kind = {
+    .type = YS_STRING, .what = "an interface kind", .choices = kinds};
 static const struct yschema_field interface_fields[] = {
     {"kind", &kind, true},
     {"port", &port, true},
@@ -118,20 +120,18 @@ static const struct yschema interfaces = {
 static const struct yschema origin = {.type = YS_STRING, .what = "an origin", .choices = origins};
 static const struct yschema secret = {.type = YS_STRING, .what = "a secret", .max = 1024};
 static const struct yschema_field credential_fields[] = {
-    {"username", &secret, false},
-    {"password", &secret, false},
-    {"identity", &secret, false},
-    {"key", &secret, false},
-    {"certificate", &text, false},
-    {"private_key", &text, false},
-    {"origin", &origin, true},
-    END,
+    {"username", &secret, false},  {"password", &secret, false},
+    {"identity", &secret, false},  {"key", &secret, false},
+    {"certificate", &text, false}, {"private_key", &text, false},
+    {"origin", &origin, true},     END,
 };
 static const struct yschema credential = {
     .type = YS_MAP, .what = "a credential", .fields = credential_fields};
-static const struct yschema credentials = {
-    .type = YS_DICT, .what = "credentials by role", .items = &credential,
-    .valid_key = yamldoc_valid_identifier, .key_what = "a role name"};
+static const struct yschema credentials = {.type = YS_DICT,
+                                           .what = "credentials by role",
+                                           .items = &credential,
+                                           .valid_key = yamldoc_valid_identifier,
+                                           .key_what = "a role name"};
 
 static const struct yschema state = {.type = YS_STRING, .what = "a state", .choices = states};
 static const struct yschema_field device_fields[] = {
@@ -148,15 +148,21 @@ static const struct yschema_field device_fields[] = {
     END,
 };
 static const struct yschema device = {.type = YS_MAP, .what = "a device", .fields = device_fields};
-static const struct yschema devices = {
-    .type = YS_SEQ, .what = "a list of devices", .items = &device, .min = 1,
-    .max = BENCH_MAX_DEVICES};
-static const struct yschema dossier_paths = {
-    .type = YS_DICT, .what = "dossier files by model", .items = &text,
-    .valid_key = yamldoc_valid_identifier, .key_what = "a model name"};
-static const struct yschema parameters = {
-    .type = YS_DICT, .what = "parameters by test case", .items = &any,
-    .valid_key = yamldoc_valid_identifier, .key_what = "a test-case id"};
+static const struct yschema devices = {.type = YS_SEQ,
+                                       .what = "a list of devices",
+                                       .items = &device,
+                                       .min = 1,
+                                       .max = BENCH_MAX_DEVICES};
+static const struct yschema dossier_paths = {.type = YS_DICT,
+                                             .what = "dossier files by model",
+                                             .items = &text,
+                                             .valid_key = yamldoc_valid_identifier,
+                                             .key_what = "a model name"};
+static const struct yschema parameters = {.type = YS_DICT,
+                                          .what = "parameters by test case",
+                                          .items = &any,
+                                          .valid_key = yamldoc_valid_identifier,
+                                          .key_what = "a test-case id"};
 static const struct yschema schema_version = {
     .type = YS_INT, .what = "the format version", .min = 1, .max = 1};
 
@@ -213,10 +219,13 @@ static const struct yschema_field page_fields[] = {
     {"file", &text, false},
     END,
 };
-static const struct yschema page = {.type = YS_MAP, .what = "a page (url or file)", .fields = page_fields};
-static const struct yschema pages = {
-    .type = YS_DICT, .what = "published pages", .items = &page,
-    .valid_key = yamldoc_valid_identifier, .key_what = "a page name"};
+static const struct yschema page = {
+    .type = YS_MAP, .what = "a page (url or file)", .fields = page_fields};
+static const struct yschema pages = {.type = YS_DICT,
+                                     .what = "published pages",
+                                     .items = &page,
+                                     .valid_key = yamldoc_valid_identifier,
+                                     .key_what = "a page name"};
 
 static const struct yschema ics_status_s = {
     .type = YS_STRING, .what = "a status", .choices = ics_status};
@@ -225,10 +234,13 @@ static const struct yschema_field ics_fields[] = {
     {"justification", &text, false},
     END,
 };
-static const struct yschema ics_entry = {.type = YS_MAP, .what = "an ICS entry", .fields = ics_fields};
-static const struct yschema ics = {
-    .type = YS_DICT, .what = "ICS entries", .items = &ics_entry, .valid_key = valid_obligation_id,
-    .key_what = "an obligation id"};
+static const struct yschema ics_entry = {
+    .type = YS_MAP, .what = "an ICS entry", .fields = ics_fields};
+static const struct yschema ics = {.type = YS_DICT,
+                                   .what = "ICS entries",
+                                   .items = &ics_entry,
+                                   .valid_key = valid_obligation_id,
+                                   .key_what = "an obligation id"};
 
 static const struct yschema transport = {
     .type = YS_STRING, .what = "a transport", .choices = transports};
@@ -243,7 +255,8 @@ static const struct yschema ixit_if = {
 static const struct yschema ixit_ifs = {
     .type = YS_SEQ, .what = "a list of interfaces", .items = &ixit_if};
 
-static const struct yschema table = {.type = YS_STRING, .what = "a register table", .choices = tables};
+static const struct yschema table = {
+    .type = YS_STRING, .what = "a register table", .choices = tables};
 static const struct yschema reg_address = {
     .type = YS_INT, .what = "a register address", .min = 0, .max = 65535};
 static const struct yschema reg_count = {
@@ -254,15 +267,18 @@ static const struct yschema_field register_fields[] = {
     END,
 };
 static const struct yschema reg = {.type = YS_MAP, .what = "a register", .fields = register_fields};
-static const struct yschema reg_list = {.type = YS_SEQ, .what = "a list of registers", .items = &reg};
+static const struct yschema reg_list = {
+    .type = YS_SEQ, .what = "a list of registers", .items = &reg};
 static const struct yschema_field range_fields[] = {
     {"table", &table, true},
     {"start", &reg_address, true},
     {"count", &reg_count, true},
     END,
 };
-static const struct yschema range = {.type = YS_MAP, .what = "a register range", .fields = range_fields};
-static const struct yschema range_list = {.type = YS_SEQ, .what = "a register map", .items = &range};
+static const struct yschema range = {
+    .type = YS_MAP, .what = "a register range", .fields = range_fields};
+static const struct yschema range_list = {
+    .type = YS_SEQ, .what = "a register map", .items = &range};
 static const struct yschema function_code = {
     .type = YS_INT, .what = "a function code", .min = 1, .max = 127};
 static const struct yschema fc_list = {

@@ -57,7 +57,8 @@ static const struct yschema entry = {
     .type = YS_MAP, .what = "an obligation", .fields = entry_fields};
 static const struct yschema entries = {
     .type = YS_SEQ, .what = "a list of obligations", .items = &entry, .min = 1};
-static const struct yschema version = {.type = YS_INT, .what = "the format version", .min = 1, .max = 1};
+static const struct yschema version = {
+    .type = YS_INT, .what = "the format version", .min = 1, .max = 1};
 static const struct yschema_field root_fields[] = {
     {"schema", &version, false},
     {"obligations", &entries, true},
@@ -124,8 +125,10 @@ int catalogue_load(struct catalogue *c, const char *path, struct diag_list *diag
         json_array_foreach(rel, k, r)
         {
             if (!catalogue_find(c, json_string_value(r)))
-                yamldoc_diag(&c->doc, diags, rel, NULL, k, "%s: related id '%s' is not in the "
-                             "catalogue", c->items[i].id, json_string_value(r));
+                yamldoc_diag(&c->doc, diags, rel, NULL, k,
+                             "%s: related id '%s' is not in the "
+                             "catalogue",
+                             c->items[i].id, json_string_value(r));
         }
     }
     return diag_count(diags) == before ? 0 : ASSAY_EINVAL;

@@ -25,8 +25,8 @@ enum assay_rc {
 #define ASSAY_ERROR_MAX 512
 
 struct assay_error {
-    int code;                   /* an enum assay_rc value, 0 when no error */
-    char msg[ASSAY_ERROR_MAX];  /* human-readable, names the file:line or device */
+    int code;                  /* an enum assay_rc value, 0 when no error */
+    char msg[ASSAY_ERROR_MAX]; /* human-readable, names the file:line or device */
 };
 
 /* Sets err (if not NULL) and returns code, so callers can `return assay_fail(...)`. */

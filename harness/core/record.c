@@ -36,7 +36,7 @@ static json_t *allowed_list(unsigned bits)
 static json_t *device_entry(const struct device *d)
 {
     json_t *e = json_object();
-    static const char *const keys[] = {"id",      "model", "serial", "mac",
+    static const char *const keys[] = {"id",       "model",   "serial", "mac",
                                        "firmware", "address", "state"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         json_t *v = json_object_get(d->json, keys[i]);
@@ -47,9 +47,8 @@ static json_t *device_entry(const struct device *d)
     json_t *roles = json_array();
     const char *role;
     json_t *c;
-    json_object_foreach(json_object_get(d->json, "credentials"), role, c)
-        json_array_append_new(roles, json_pack("{s:s, s:O}", "role", role, "origin",
-                                               json_object_get(c, "origin")));
+    json_object_foreach(json_object_get(d->json, "credentials"), role, c) json_array_append_new(
+        roles, json_pack("{s:s, s:O}", "role", role, "origin", json_object_get(c, "origin")));
     json_object_set_new(e, "credentials", roles);
     json_object_set_new(e, "allowed", allowed_list(d->allow));
     json_object_set_new(e, "testcases", json_array());
@@ -108,8 +107,7 @@ int record_add_testcase(json_t *rec, const char *device_id, json_t *tc, struct a
         json_decref(tc);
         return assay_fail(err, ASSAY_EINTERNAL, "test case without a verdict on '%s'", device_id);
     }
-    if (v == VERDICT_NOT_APPLICABLE &&
-        !*sv(json_object_get(tc, "rationale"))) {
+    if (v == VERDICT_NOT_APPLICABLE && !*sv(json_object_get(tc, "rationale"))) {
         json_decref(tc);
         return assay_fail(err, ASSAY_EPROFILE, "NOT_APPLICABLE without a reason on '%s'",
                           device_id);
@@ -220,8 +218,8 @@ int record_exit_code(const json_t *rec)
 {
     size_t n = 0, i;
     json_t *dev;
-    json_array_foreach(json_object_get(rec, "devices"), i, dev)
-        n += json_array_size(json_object_get(dev, "obligations"));
+    json_array_foreach(json_object_get(rec, "devices"), i, dev) n +=
+        json_array_size(json_object_get(dev, "obligations"));
     struct verdict_item *items = calloc(n ? n : 1, sizeof(*items));
     if (!items)
         return ASSAY_EXIT_UNDECIDED;

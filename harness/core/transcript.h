@@ -23,12 +23,12 @@ enum transcript_dir {
 };
 
 struct transcript_entry {
-    const char *protocol;  /* "mqtt", "coap", "modbus", "tcp", "udp", "http", ... */
+    const char *protocol; /* "mqtt", "coap", "modbus", "tcp", "udp", "http", ... */
     enum transcript_dir dir;
-    const char *peer;      /* "127.0.0.2:1883" */
-    const char *event;     /* short name: "connect", "connack", "raw", "timeout", ... */
-    const char *summary;   /* one human-readable line, may be NULL */
-    const uint8_t *bytes;  /* exact bytes on raw paths, may be NULL */
+    const char *peer;     /* "127.0.0.2:1883" */
+    const char *event;    /* short name: "connect", "connack", "raw", "timeout", ... */
+    const char *summary;  /* one human-readable line, may be NULL */
+    const uint8_t *bytes; /* exact bytes on raw paths, may be NULL */
     size_t nbytes;
     const char *detail_json; /* extra fields as a JSON object text, may be NULL */
 };

@@ -1,4 +1,5 @@
-/* yamldoc.c: YAML read with libyaml, checked against a schema, converted to jansson (see yamldoc.h). */
+/* yamldoc.c: YAML read with libyaml, checked against a schema, converted to jansson (see
+ * yamldoc.h). */
 #include "yamldoc.h"
 
 #include <errno.h>
@@ -175,8 +176,8 @@ static json_t *convert_scalar(struct walk *w, yaml_node_t *n, const struct ysche
         return json_integer(ll);
     case YS_DATE:
         if (!yamldoc_valid_date(v)) {
-            report(w, &n->start_mark, "expected %s as YYYY-MM-DD (a calendar date), got '%s'", s->what,
-                   excerpt(v, ex, sizeof(ex)));
+            report(w, &n->start_mark, "expected %s as YYYY-MM-DD (a calendar date), got '%s'",
+                   s->what, excerpt(v, ex, sizeof(ex)));
             return NULL;
         }
         return json_string(v);
@@ -188,8 +189,7 @@ static json_t *convert_scalar(struct walk *w, yaml_node_t *n, const struct ysche
             return NULL;
         }
         if (len > max || strlen(v) != len) {
-            report(w, &n->start_mark, "expected %s of at most %zu bytes without NUL", s->what,
-                   max);
+            report(w, &n->start_mark, "expected %s of at most %zu bytes without NUL", s->what, max);
             return NULL;
         }
         if (s->choices) {
@@ -205,8 +205,7 @@ static json_t *convert_scalar(struct walk *w, yaml_node_t *n, const struct ysche
             return NULL;
         }
         if (s->valid && !s->valid(v)) {
-            report(w, &n->start_mark, "expected %s, got '%s'", s->what,
-                   excerpt(v, ex, sizeof(ex)));
+            report(w, &n->start_mark, "expected %s, got '%s'", s->what, excerpt(v, ex, sizeof(ex)));
             return NULL;
         }
         json_t *j = json_string(v);
@@ -397,8 +396,8 @@ int yamldoc_load_buffer(struct yamldoc *doc, const char *name, const char *text,
     if (!yaml_parser_load(&parser, &ydoc)) {
         diag_add(diags, name, (int)parser.problem_mark.line + 1,
                  (int)parser.problem_mark.column + 1, "YAML syntax: %s%s%s",
-                 parser.problem ? parser.problem : "unreadable",
-                 parser.context ? " " : "", parser.context ? parser.context : "");
+                 parser.problem ? parser.problem : "unreadable", parser.context ? " " : "",
+                 parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
         return ASSAY_EINVAL;
     }

@@ -59,8 +59,8 @@ struct yamldoc_pos {
 };
 
 struct yamldoc {
-    char *file;     /* owned: the path as given, used in messages */
-    json_t *root;   /* owned reference; NULL if the file could not be parsed at all */
+    char *file;               /* owned: the path as given, used in messages */
+    json_t *root;             /* owned reference; NULL if the file could not be parsed at all */
     struct yamldoc_loc *locs; /* owned */
     size_t nlocs, caplocs;
 };

@@ -85,8 +85,9 @@ static void matrix(const json_t *rec, FILE *out, bool colour)
     for (int line = 0; line < 2; line++) {
         fprintf(out, "%-*s ", (int)width, line ? "device" : "");
         for (size_t k = 0; k < nobl; k++)
-            fprintf(out, "%c", line ? (char)('0' + (k + 1) % 10)
-                                    : ((k + 1) % 10 == 0 ? (char)('0' + (k + 1) / 10 % 10) : ' '));
+            fprintf(out, "%c",
+                    line ? (char)('0' + (k + 1) % 10)
+                         : ((k + 1) % 10 == 0 ? (char)('0' + (k + 1) / 10 % 10) : ' '));
         fprintf(out, "\n");
     }
     json_array_foreach(devs, i, d)
@@ -106,7 +107,8 @@ static void matrix(const json_t *rec, FILE *out, bool colour)
         }
         fprintf(out, "\n");
     }
-    fprintf(out, "\nP pass  F fail  E error  I inconclusive  A for the assessor  N not applicable\n");
+    fprintf(out,
+            "\nP pass  F fail  E error  I inconclusive  A for the assessor  N not applicable\n");
     json_t *o;
     json_array_foreach(obls, i, o)
         fprintf(out, "%s%3zu %-18s", i % 4 == 0 ? "\n" : "", i + 1, json_string_value(o));
@@ -144,11 +146,11 @@ void report_text(const json_t *rec, FILE *out, bool colour)
     matrix(rec, out, colour);
     findings(rec, out);
     const json_t *counts = json_object_get(rec, "counts");
-    static const char *const order[] = {"PASS", "FAIL", "ERROR", "INCONCLUSIVE",
-                                        "NOT_APPLICABLE"};
+    static const char *const order[] = {"PASS", "FAIL", "ERROR", "INCONCLUSIVE", "NOT_APPLICABLE"};
     fprintf(out, "Cells:");
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
         fprintf(out, " %s %lld", order[i],
                 (long long)json_integer_value(json_object_get(counts, order[i])));
-    fprintf(out, "\nExit code: %lld\n", (long long)json_integer_value(json_object_get(rec, "exit_code")));
+    fprintf(out, "\nExit code: %lld\n",
+            (long long)json_integer_value(json_object_get(rec, "exit_code")));
 }

@@ -37,7 +37,8 @@ json_t *plan_profiles_obligations(const struct plan_profiles *pp);
  * [{id, version, title, obligations, category, scope, applies, file, line, profile}]. */
 json_t *plan_profiles_testcase_list(const struct plan_profiles *pp);
 
-/* The names of the profiles found under root (folders holding profile.lua), sorted (new reference). */
+/* The names of the profiles found under root (folders holding profile.lua), sorted (new reference).
+ */
 json_t *plan_profiles_available(const char *root);
 
 #endif

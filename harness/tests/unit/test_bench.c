@@ -113,8 +113,8 @@ static void test_example_loads(void **state)
     struct bench b;
     struct diag_list d;
     diag_init(&d);
-    int rc = bench_load(&b, ASSAY_SOURCE_DIR "/fixtures/bench.example.yaml", catalogue_known,
-                        &cat, &d);
+    int rc =
+        bench_load(&b, ASSAY_SOURCE_DIR "/fixtures/bench.example.yaml", catalogue_known, &cat, &d);
     diag_print(&d, stderr);
     assert_int_equal(rc, 0);
     assert_int_equal(b.ndevices, 2);

@@ -8,12 +8,30 @@
 #include "core/verdict.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define P {VERDICT_PASS, RESOLVE_NONE}
-#define F {VERDICT_FAIL, RESOLVE_NONE}
-#define E {VERDICT_ERROR, RESOLVE_NONE}
-#define I {VERDICT_INCONCLUSIVE, RESOLVE_NONE}
-#define IA {VERDICT_INCONCLUSIVE, RESOLVE_ASSESSOR}
-#define NA {VERDICT_NOT_APPLICABLE, RESOLVE_NONE}
+#define P                                                                                          \
+    {                                                                                              \
+        VERDICT_PASS, RESOLVE_NONE                                                                 \
+    }
+#define F                                                                                          \
+    {                                                                                              \
+        VERDICT_FAIL, RESOLVE_NONE                                                                 \
+    }
+#define E                                                                                          \
+    {                                                                                              \
+        VERDICT_ERROR, RESOLVE_NONE                                                                \
+    }
+#define I                                                                                          \
+    {                                                                                              \
+        VERDICT_INCONCLUSIVE, RESOLVE_NONE                                                         \
+    }
+#define IA                                                                                         \
+    {                                                                                              \
+        VERDICT_INCONCLUSIVE, RESOLVE_ASSESSOR                                                     \
+    }
+#define NA                                                                                         \
+    {                                                                                              \
+        VERDICT_NOT_APPLICABLE, RESOLVE_NONE                                                       \
+    }
 
 static void test_fail_wins(void **state)
 {
