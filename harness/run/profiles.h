@@ -37,6 +37,13 @@ json_t *plan_profiles_obligations(const struct plan_profiles *pp);
  * [{id, version, title, obligations, category, scope, applies, file, line, profile}]. */
 json_t *plan_profiles_testcase_list(const struct plan_profiles *pp);
 
+struct profile;
+struct testcase;
+
+/* The i-th distinct test case in run order (0 <= i < plan_profiles_testcases()). */
+void plan_profiles_get(const struct plan_profiles *pp, size_t i, const struct profile **p,
+                       const struct testcase **tc);
+
 /* The names of the profiles found under root (folders holding profile.lua), sorted (new reference).
  */
 json_t *plan_profiles_available(const char *root);

@@ -1,0 +1,146 @@
+/* cmd_run.c: `assay run`: run profiles against a bench and record verdicts. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "core/verdict.h"
+#include "report/text.h"
+#include "run/run.h"
+
+static void help(void)
+{
+    printf("usage: assay run BENCH.yaml [-p PROFILE]... [-j N] [-o DIR]\n"
+           "                 [--allow intrusive,destructive,dos] [--profile-path DIR]\n\n"
+           "Runs the profiles against every device of the bench. Each run gets a new\n"
+           "directory under DIR (default results/) holding run.json, the journal, and\n"
+           "each device's transcript and observations.\n\n"
+           "  -p, --profile NAME|PATH  a profile to run (repeatable; at least one)\n"
+           "  -j, --jobs N             devices tested at once (default: cores, at most the\n"
+           "                           number of devices)\n"
+           "  -o, --output DIR         where run directories go (default results)\n"
+           "      --allow LIST         categories to allow beyond the bench's defaults:\n"
+           "                           intrusive, destructive, dos (comma-separated)\n"
+           "      --profile-path DIR   where profiles and obligations.yaml are found\n"
+           "      --resume RUN_DIR     complete an interrupted run (not in this version)\n"
+           "      --sign KEY           sign the sealed run (not in this version)\n"
+           "  -h, --help               this text\n\n%s",
+           cli_exit_codes);
+}
+
+static int parse_allow(const char *list, unsigned *bits)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        unsigned c = category_parse(tok);
+        if (!c)
+            return -1;
+        *bits |= c;
+    }
+    return 0;
+}
+
+static int parse_jobs(const char *s, int *jobs)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == 0 || *end || v < 1 || v > 1024)
+        return -1;
+    *jobs = (int)v;
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    enum { OPT_ALLOW = 256, OPT_PATH, OPT_RESUME, OPT_SIGN };
+    static const struct option opts[] = {
+        {"profile", required_argument, NULL, 'p'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"allow", required_argument, NULL, OPT_ALLOW},
+        {"profile-path", required_argument, NULL, OPT_PATH},
+        {"resume", required_argument, NULL, OPT_RESUME},
+        {"sign", required_argument, NULL, OPT_SIGN},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct plan_options po = {0};
+    struct run_options ro = {.out_dir = "results", .jobs = 0};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "p:j:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (plan_options_add_profile(&po, optarg))
+                return cli_usage_error("run", "too many profiles");
+            break;
+        case 'j':
+            if (parse_jobs(optarg, &ro.jobs))
+                return cli_usage_error("run", "-j takes a number from 1 to 1024");
+            break;
+        case 'o': ro.out_dir = optarg; break;
+        case OPT_ALLOW:
+            if (parse_allow(optarg, &ro.allow_extra))
+                return cli_usage_error("run", "--allow takes safe, intrusive, destructive, dos");
+            break;
+        case OPT_PATH: po.profile_root = optarg; break;
+        case OPT_RESUME:
+            fprintf(stderr, "assay run: --resume is not available in this version of assay\n");
+            return ASSAY_EXIT_USAGE;
+        case OPT_SIGN:
+            fprintf(stderr, "assay run: --sign is not available in this version of assay\n");
+            return ASSAY_EXIT_USAGE;
+        case 'h': help(); return ASSAY_EXIT_OK;
+        default: return cli_usage_error("run", "unknown option");
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("run", "expected exactly one bench file");
+    if (po.nprofiles == 0)
+        return cli_usage_error("run", "name at least one profile with -p");
+    po.profile_root = cli_profile_root(po.profile_root);
+
+    struct plan plan;
+    struct diag_list diags;
+    diag_init(&diags);
+    int rc = plan_load(&plan, argv[optind], &po, &diags);
+    diag_print(&diags, stderr);
+    diag_release(&diags);
+    if (rc) {
+        fprintf(stderr, "assay run: %s is not usable; nothing was run\n", argv[optind]);
+        plan_release(&plan);
+        return ASSAY_EXIT_USAGE;
+    }
+    if (ro.jobs == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        ro.jobs = cores > 0 ? (int)cores : 1;
+    }
+    if ((size_t)ro.jobs > plan.bench.ndevices)
+        ro.jobs = (int)plan.bench.ndevices;
+    ro.progress = true;
+
+    struct run_result res;
+    struct assay_error err = {0};
+    rc = run_execute(&plan, &ro, &res, &err);
+    int code;
+    if (rc && !res.record) {
+        fprintf(stderr, "assay run: %s\n", err.msg);
+        code = ASSAY_EXIT_USAGE;
+    } else {
+        if (rc)
+            fprintf(stderr, "assay run: %s\n", err.msg);
+        fprintf(stdout, "\n");
+        report_text(res.record, stdout, cli_stdout_is_tty());
+        printf("\nRun directory: %s\n  record   %s/run.json\n  journal  %s/journal.jsonl\n",
+               res.dir, res.dir, res.dir);
+        code = res.interrupted ? ASSAY_EXIT_INTERRUPTED
+                               : (int)json_integer_value(json_object_get(res.record, "exit_code"));
+    }
+    json_decref(res.record);
+    plan_release(&plan);
+    return code;
+}

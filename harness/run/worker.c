@@ -1,0 +1,193 @@
+/* worker.c: one device's test cases: applicability, probe, stored observations, judge (see
+ * worker.h). */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "evidence/transcript_file.h"
+#include "lua/judge.h"
+#include "lua/probe.h"
+#include "run/entry.h"
+#include "run/profiles.h"
+
+struct worker {
+    const struct worker_args *a;
+    const struct device *dev;
+    const json_t *dossier;
+    struct transcript_file transcript;
+    struct binding_env env;
+    struct probe_state **states; /* one per profile, created when first needed */
+    const struct profile **state_of;
+    size_t nstates;
+};
+
+static void send_line(int fd, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(msg);
+    if (!text)
+        return;
+    size_t n = strlen(text);
+    char *line = realloc(text, n + 2);
+    if (!line) {
+        free(text);
+        return;
+    }
+    line[n] = '\n';
+    size_t off = 0;
+    while (off < n + 1) {
+        ssize_t w = write(fd, line + off, n + 1 - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    free(line);
+}
+
+static void send_result(struct worker *w, size_t i, json_t *entry)
+{
+    send_line(w->a->fd, json_pack("{s:s, s:I, s:o}", "event", "result", "tc", (json_int_t)i,
+                                  "testcase", entry));
+}
+
+void worker_observation_path(const char *device_id, const char *tc_id, char *buf, size_t size)
+{
+    snprintf(buf, size, "devices/%s/observations/%s.json", device_id, tc_id);
+}
+
+static struct probe_state *state_for(struct worker *w, const struct profile *p,
+                                     struct assay_error *err)
+{
+    for (size_t i = 0; i < w->nstates; i++)
+        if (w->state_of[i] == p)
+            return w->states[i];
+    struct sandbox_limits lim;
+    sandbox_limits_default(&lim);
+    lim.deadline_ms = (int64_t)w->a->plan->bench.defaults.testcase_timeout_s * 1000;
+    struct probe_state *ps = NULL;
+    if (probe_state_new(p, &lim, &ps, err))
+        return NULL;
+    w->states[w->nstates] = ps;
+    w->state_of[w->nstates++] = p;
+    return ps;
+}
+
+/* Writes obs to the run directory and reads it back, so the judge sees exactly what is stored. */
+static json_t *store(struct worker *w, const char *rel, json_t *obs, struct assay_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", w->a->run_dir, rel);
+    if (json_dump_file(obs, path, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII) != 0) {
+        assay_fail(err, ASSAY_EIO, "cannot write %s", rel);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *back = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!back)
+        assay_fail(err, ASSAY_EIO, "cannot read back %s: %s", rel, je.text);
+    return back;
+}
+
+static void run_one(struct worker *w, size_t i)
+{
+    const struct profile *p;
+    const struct testcase *tc;
+    struct assay_error err = {0};
+    char now[CLOCK_UTC_MAX], rel[512];
+    plan_profiles_get(w->a->plan->profiles, i, &p, &tc);
+
+    struct applicability ap;
+    testcase_applies(tc, w->dev->json, w->dossier, w->a->allowed, &ap);
+    if (ap.verdict != VERDICT_NONE) {
+        send_result(w, i, entry_new(tc, ap.verdict, RESOLVE_NONE, ap.reason));
+        return;
+    }
+    json_t *params = NULL;
+    if (testcase_params(tc, json_object_get(w->a->plan->bench.parameters, tc->id), &params, &err)) {
+        send_result(w, i, entry_new(tc, VERDICT_ERROR, RESOLVE_NONE, err.msg));
+        return;
+    }
+    send_line(w->a->fd, json_pack("{s:s, s:I}", "event", "start", "tc", (json_int_t)i));
+    clock_utc_now(now);
+    transcript_file_set_testcase(&w->transcript, tc->id);
+    assay_ms t0 = clock_now_ms();
+
+    json_t *obs = NULL, *stored = NULL;
+    struct probe_state *ps = state_for(w, p, &err);
+    if (ps)
+        probe_run(ps, tc, w->dev->json, params, &w->env, NULL, &obs, &err);
+    worker_observation_path(w->dev->id, tc->id, rel, sizeof(rel));
+    if (obs)
+        stored = store(w, rel, obs, &err);
+    json_decref(obs);
+    transcript_file_set_testcase(&w->transcript, "");
+    if (!stored) {
+        char why[ASSAY_ERROR_MAX + 32];
+        snprintf(why, sizeof(why), "probe failed: %s", err.msg);
+        json_t *e = entry_new(tc, VERDICT_ERROR, RESOLVE_NONE, why);
+        json_object_set_new(e, "started", json_string(now));
+        send_result(w, i, e);
+        json_decref(params);
+        return;
+    }
+    if (tc->scope == TC_SCOPE_MODEL) {
+        send_line(w->a->fd, json_pack("{s:s, s:I, s:s}", "event", "observed", "tc", (json_int_t)i,
+                                      "observations", rel));
+        json_decref(stored);
+        json_decref(params);
+        return;
+    }
+    struct judge_result jr;
+    judge_run(p, tc, stored, w->dossier, params, NULL, &jr, &err);
+    json_t *e = entry_new(tc, jr.verdict, jr.resolve, jr.rationale);
+    json_object_set_new(e, "started", json_string(now));
+    json_object_set_new(e, "duration_ms", json_integer(clock_now_ms() - t0));
+    json_object_set_new(e, "observations", json_string(rel));
+    json_object_set_new(e, "parameters", params);
+    send_result(w, i, e);
+    json_decref(stored);
+}
+
+int worker_main(const struct worker_args *a)
+{
+    struct worker w = {.a = a};
+    struct assay_error err = {0};
+    char path[4200];
+    const struct plan *plan = a->plan;
+    w.dev = &plan->bench.devices[a->device];
+    w.dossier = w.dev->dossier ? w.dev->dossier->json : NULL;
+    size_t n = plan_profiles_count(plan->profiles);
+    w.states = calloc(n ? n : 1, sizeof(*w.states));
+    w.state_of = calloc(n ? n : 1, sizeof(*w.state_of));
+    if (!w.states || !w.state_of)
+        return 71;
+    snprintf(path, sizeof(path), "%s/devices/%s/transcript.jsonl", a->run_dir, w.dev->id);
+    if (transcript_file_open(&w.transcript, path, &err)) {
+        fprintf(stderr, "assay worker %s: %s\n", w.dev->id, err.msg);
+        return 72;
+    }
+    w.env = (struct binding_env){
+        .sink = &w.transcript.sink,
+        .scope = &plan->bench.scope,
+        .timeout_ms = plan->bench.defaults.timeout_ms,
+        .pause_ms = plan->bench.defaults.pause_ms,
+        .max_connections = plan->bench.defaults.max_connections,
+    };
+    size_t ntc = plan_profiles_testcases(plan->profiles);
+    for (size_t i = a->first; i < ntc; i++)
+        run_one(&w, i);
+    for (size_t i = 0; i < w.nstates; i++)
+        probe_state_free(w.states[i]);
+    free(w.states);
+    free(w.state_of);
+    transcript_file_close(&w.transcript);
+    return 0;
+}
