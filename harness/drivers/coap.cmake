@@ -24,3 +24,17 @@ target_link_libraries(linkformat_corpus_replay PRIVATE assay_linkformat)
 add_test(NAME linkformat_corpus_replay
     COMMAND linkformat_corpus_replay ${ASSAY_COAP_TESTS}/fuzz/linkformat_corpus)
 set_tests_properties(linkformat_corpus_replay PROPERTIES TIMEOUT 60)
+
+# The driver: libcoap requests, DTLS probes and the raw UDP path.
+add_library(assay_drv_coap STATIC
+    ${CMAKE_CURRENT_SOURCE_DIR}/coap_client.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/coap_dtls.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/coap_raw.c)
+assay_target_defaults(assay_drv_coap)
+target_include_directories(assay_drv_coap PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)
+target_link_libraries(assay_drv_coap PUBLIC assay_core assay_linkformat PkgConfig::COAP
+    PRIVATE Threads::Threads)
+
+assay_add_unit_test(NAME test_coap
+    SOURCES ${ASSAY_COAP_TESTS}/unit/test_coap.c ${ASSAY_COAP_TESTS}/unit/test_coap_server.c
+    LIBS assay_drv_coap)

@@ -1,0 +1,63 @@
+/*
+ * coap_internal.h: helpers shared by the CoAP driver's files (coap_client.c,
+ * coap_dtls.c, coap_raw.c). Not part of the driver's interface.
+ */
+#ifndef ASSAY_DRIVERS_COAP_INTERNAL_H
+#define ASSAY_DRIVERS_COAP_INTERNAL_H
+
+#include <sys/socket.h>
+
+#include <coap3/coap.h>
+
+#include "coap.h"
+
+#define COAPDRV_PEER_MAX 64
+
+/* A resolved target: the socket address and "host:port" for the transcript. */
+struct coapdrv_addr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char peer[COAPDRV_PEER_MAX];
+};
+
+/* Checks the target's fields and scope and fills `a` from the address literal.
+ * Returns 0, ASSAY_EINVAL or ASSAY_ESCOPE (a transcript note records the refusal). */
+int coapdrv_check_target(const struct coapdrv_target *t, struct coapdrv_addr *a,
+                         struct assay_error *err);
+
+/* One libcoap context and session, the session's app data. */
+struct coapdrv_conn {
+    coap_context_t *ctx;
+    coap_session_t *session;
+    struct coapdrv_addr addr;
+    const struct coapdrv_target *t;
+    struct exchange *exchange; /* the request in flight, or NULL */
+    int dtls;                  /* 0 nothing yet, 1 connected, -1 error or closed */
+    int nack;                  /* 0, or the last coap_nack_reason_t + 1 */
+};
+
+/* Opens a context and a UDP (psk == NULL) or DTLS-PSK session with shortened
+ * retransmission. Returns 0, or a negative assay_rc with nothing left open. */
+int coapdrv_conn_open(struct coapdrv_conn *c, const struct coapdrv_target *t,
+                      const struct coapdrv_psk *psk, struct assay_error *err);
+void coapdrv_conn_close(struct coapdrv_conn *c);
+
+/* A PDU's size on the wire (header, token, options, marker, payload), and a one-line summary. */
+size_t coapdrv_pdu_wire_size(const coap_pdu_t *pdu);
+void coapdrv_pdu_summary(const coap_pdu_t *pdu, char *buf, size_t n);
+
+/* True when the DTLS peer sent a ServerHello (it speaks DTLS), whatever happened next. */
+bool coapdrv_dtls_peer_answered(const struct coapdrv_conn *c);
+
+/* Whether libcoap reported an ICMP error since the last reset (coapdrv_conn_open resets). */
+void coapdrv_icmp_reset(void);
+bool coapdrv_icmp_seen(void);
+
+/* libcoap start-up and silencing, once per process. */
+void coapdrv_global_init(void);
+
+/* ack timeout in ms and retransmissions for a target (defaults applied). */
+int coapdrv_ack_timeout_ms(const struct coapdrv_target *t);
+int coapdrv_max_retransmit(const struct coapdrv_target *t);
+
+#endif
