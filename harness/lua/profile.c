@@ -379,14 +379,20 @@ static void apply_overrides(struct manifest_ctx *m)
             MDIAG(m, "parameters: no test case '%s' in this profile", id);
             continue;
         }
-        json_t *merged = NULL;
-        struct assay_error e = {0};
-        if (testcase_params(tc, ov, &merged, &e) != 0) {
-            MDIAG(m, "parameters['%s']: %s", id, e.msg);
-            continue;
+        const char *k;
+        json_t *v;
+        json_object_foreach(ov, k, v)
+        {
+            json_t *one = json_pack("{sO}", k, v), *merged = NULL;
+            struct assay_error e = {0};
+            if (one && testcase_params(tc, one, &merged, &e) == 0) {
+                json_decref(tc->params);
+                tc->params = merged;
+            } else {
+                MDIAG(m, "parameters['%s']: %s", id, one ? e.msg : "out of memory");
+            }
+            json_decref(one);
         }
-        json_decref(tc->params);
-        tc->params = merged;
     }
 }
 

@@ -80,7 +80,7 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
         if (sb->instr_used > sb->instr_limit) {
             sb->trip = TRIP_INSTRUCTIONS;
             snprintf(sb->trip_msg, sizeof(sb->trip_msg), "instruction budget exceeded");
-            luaL_where(L, 1);
+            luaL_where(L, 0);
             snprintf(sb->trip_msg, sizeof(sb->trip_msg),
                      "%sinstruction budget exceeded (%llu instructions)", lua_tostring(L, -1),
                      (unsigned long long)sb->instr_limit);
@@ -88,7 +88,7 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
         } else if (clock_now_ms() >= sb->deadline) {
             sb->trip = TRIP_DEADLINE;
             snprintf(sb->trip_msg, sizeof(sb->trip_msg), "deadline exceeded");
-            luaL_where(L, 1);
+            luaL_where(L, 0);
             snprintf(sb->trip_msg, sizeof(sb->trip_msg), "%sdeadline exceeded (%lld ms)",
                      lua_tostring(L, -1), (long long)sb->deadline_ms);
             lua_pop(L, 1);
@@ -97,7 +97,8 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
     if (sb->trip != TRIP_NONE) {
         /* Sticky: from now on every instruction of this thread raises again. */
         lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
-        luaL_error(L, "%s", sb->trip_msg);
+        lua_pushstring(L, sb->trip_msg);
+        lua_error(L);
     }
 }
 
