@@ -33,7 +33,13 @@ json_t *judge_model_group(const struct plan *plan, const json_t *units)
             list = json_array();
             json_object_set_new(out, model, list);
         }
-        json_array_append(list, u);
+        /* Bench order, whatever order the units finished in: a judgement must not
+         * depend on scheduling. */
+        size_t at = json_array_size(list);
+        while (at > 0 && (size_t)json_integer_value(
+                             json_object_get(json_array_get(list, at - 1), "device")) > d)
+            at--;
+        json_array_insert(list, at, u);
     }
     return out;
 }

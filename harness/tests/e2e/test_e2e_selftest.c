@@ -1,0 +1,178 @@
+/*
+ * test_e2e_selftest.c: `assay run` end to end with the selftest profile (no
+ * network): the exit code, run.json against its expected file (timestamps and
+ * ids removed), the journal's hash chain and the stored observations.
+ * ASSAY_UPDATE_EXPECTED=1 rewrites the expected file instead of comparing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/journal.h"
+
+#define E2E ASSAY_SOURCE_DIR "/harness/tests/e2e/"
+
+static int run_assay(const char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execv(ASSAY_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The one run directory under out. */
+static void find_run(const char *out, char *dir, size_t size)
+{
+    DIR *d = opendir(out);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(dir, size, "%s/%s", out, e->d_name);
+            n++;
+        }
+    closedir(d);
+    assert_int_equal(n, 1);
+}
+
+/* Drops what changes from run to run: ids, times, absolute paths. */
+static void normalise(json_t *rec)
+{
+    static const char *const top[] = {"id", "started", "finished"};
+    for (size_t i = 0; i < 3; i++)
+        json_object_del(rec, top[i]);
+    json_object_del(json_object_get(rec, "bench"), "path");
+    size_t i, k;
+    json_t *dev, *tc;
+    json_array_foreach(json_object_get(rec, "devices"), i, dev)
+    {
+        json_array_foreach(json_object_get(dev, "testcases"), k, tc)
+        {
+            json_object_del(tc, "started");
+            json_object_del(tc, "finished");
+            json_object_del(tc, "duration_ms");
+        }
+    }
+}
+
+static void test_selftest_run(void **state)
+{
+    (void)state;
+    char out[] = "/tmp/assay-e2e-XXXXXX", dir[4096], path[4200];
+    assert_non_null(mkdtemp(out));
+    const char *argv[] = {"assay",
+                          "run",
+                          E2E "selftest.bench.yaml",
+                          "-p",
+                          "selftest",
+                          "-o",
+                          out,
+                          "--profile-path",
+                          ASSAY_SOURCE_DIR "/profiles",
+                          NULL};
+    /* unit-b1 and unit-b2 share a serial: selftest.unique fails, so the exit code is 1. */
+    assert_int_equal(run_assay(argv), 1);
+    find_run(out, dir, sizeof(dir));
+
+    snprintf(path, sizeof(path), "%s/run.json", dir);
+    json_error_t je;
+    json_t *rec = json_load_file(path, 0, &je);
+    assert_non_null(rec);
+    normalise(rec);
+    const char *expected_path = E2E "expected/selftest.run.json";
+    if (getenv("ASSAY_UPDATE_EXPECTED")) {
+        json_dump_file(rec, expected_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    } else {
+        json_t *want = json_load_file(expected_path, 0, &je);
+        assert_non_null(want);
+        if (!json_equal(rec, want)) {
+            char *got = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fprintf(stderr, "run.json differs from %s; got:\n%s\n", expected_path, got);
+            free(got);
+            fail();
+        }
+        json_decref(want);
+    }
+
+    /* Every test case of every device is journalled, and the chain holds. */
+    struct assay_error err = {0};
+    snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+    json_t *lines = journal_read(path, &err);
+    if (!lines)
+        fail_msg("%s", err.msg);
+    size_t n = 0, i;
+    json_t *l;
+    json_array_foreach(lines, i, l) n +=
+        !strcmp(json_string_value(json_object_get(l, "type")), "testcase");
+    assert_int_equal(n, 4 * 4);
+    json_decref(lines);
+
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/devices/unit-b2/observations/selftest.unique.json", dir);
+    assert_int_equal(stat(path, &st), 0);
+    json_decref(rec);
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", out);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_broken_chain_detected(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/assay-journal-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct journal j;
+    struct assay_error err = {0};
+    assert_int_equal(journal_open(&j, path, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        json_t *o = json_pack("{s:s, s:i}", "type", "testcase", "n", i);
+        assert_int_equal(journal_append(&j, o, &err), 0);
+        json_decref(o);
+    }
+    journal_close(&j);
+    json_t *ok = journal_read(path, &err);
+    assert_int_equal(json_array_size(ok), 3);
+    json_decref(ok);
+    /* Change one byte of the second line: the third line's prev no longer matches. */
+    FILE *f = fopen(path, "r+");
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof(buf), f);
+    char *second = (char *)memchr(buf, '\n', len) + 1;
+    char *digit = strstr(second, "\"n\":1");
+    assert_non_null(digit);
+    fseek(f, (long)(digit - buf) + 4, SEEK_SET);
+    fputc('7', f);
+    fclose(f);
+    assert_null(journal_read(path, &err));
+    assert_non_null(strstr(err.msg, ":3: hash chain broken"));
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_selftest_run),
+        cmocka_unit_test(test_broken_chain_detected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
