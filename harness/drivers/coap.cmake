@@ -38,3 +38,22 @@ target_link_libraries(assay_drv_coap PUBLIC assay_core assay_linkformat PkgConfi
 assay_add_unit_test(NAME test_coap
     SOURCES ${ASSAY_COAP_TESTS}/unit/test_coap.c ${ASSAY_COAP_TESTS}/unit/test_coap_server.c
     LIBS assay_drv_coap)
+
+# The t.coap Lua binding.
+add_library(assay_bind_coap STATIC ${CMAKE_CURRENT_SOURCE_DIR}/../lua/bind_coap.c)
+assay_target_defaults(assay_bind_coap)
+target_include_directories(assay_bind_coap PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)
+target_link_libraries(assay_bind_coap PUBLIC assay_drv_coap PkgConfig::LUA)
+
+assay_add_unit_test(NAME test_coap_bind
+    SOURCES ${ASSAY_COAP_TESTS}/unit/test_coap_bind.c ${ASSAY_COAP_TESTS}/unit/test_coap_server.c
+    LIBS assay_bind_coap)
+
+# The libFuzzer target, when the compiler is clang (scripts/fuzz builds it with any toolchain).
+if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
+    add_executable(fuzz_linkformat ${ASSAY_COAP_TESTS}/fuzz/fuzz_linkformat.c
+        ${CMAKE_CURRENT_SOURCE_DIR}/linkformat.c ${CMAKE_CURRENT_SOURCE_DIR}/../core/error.c)
+    target_include_directories(fuzz_linkformat PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/..)
+    target_compile_options(fuzz_linkformat PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(fuzz_linkformat PRIVATE -fsanitize=fuzzer,address,undefined)
+endif()

@@ -1,0 +1,74 @@
+/*
+ * bind_coap.h: the `t.coap` table that probes use to talk CoAP (drivers/coap.h).
+ *
+ * Follows lua/binding.h: every argument is checked before anything is sent;
+ * misuse raises a Lua error; expected failures return `nil, "reason"`, where
+ * the reason starts with a stable word: "out of scope", "timeout", "reset",
+ * "unreachable", "dtls handshake failed", "error". Device answers of any code
+ * are data. Every call checks env->scope, uses env->timeout_ms (a per-call
+ * `timeout_ms` may only shorten it) and writes to env->sink. Each call opens
+ * and closes its own socket, so nothing needs closing.
+ *
+ * endpoint: { address = "127.0.0.2", port = 5683, dtls_port = 5684 }, or a
+ *   device table with `address` and either `coap = { port, dtls_port }` or an
+ *   `interfaces` list holding { kind = "coap", port, dtls_port }. port
+ *   defaults to 5683 and dtls_port to 5684.
+ *
+ *   r, why = t.coap.get(endpoint, path [, opts])     also put, post, delete
+ *       path: "/a/b?k=v" (segments and query as given, no percent-decoding).
+ *       opts: { timeout_ms = n, confirmable = true (default) | false,
+ *               payload = "<bytes>" (put/post; over 1024 bytes goes Block1),
+ *               content_format = n, max_body = n (default 65536, at most 1 MiB),
+ *               psk = { identity = "...", key = "..." } (CoAP over DTLS on dtls_port) }
+ *       -> { code = "2.05", class = 2, detail = 5, type = "ACK" | "NON" | "CON",
+ *            options = { { number = 12, name = "Content-Format", value = "<bytes>" }, ... },
+ *            payload = "<bytes>", truncated = bool (body stopped at max_body),
+ *            exchanges = n, bytes_sent = n, bytes_received = n, elapsed_ms = n,
+ *            note = "..." (why a block-wise transfer stopped early, if it did) }
+ *       -> nil, "reset" | "timeout" | "unreachable" | "dtls handshake failed" | "out of scope: ..."
+ *       bytes_sent/received are CoAP message sizes summed over exchanges (no
+ *       retransmissions); t.coap.raw gives exact datagram counts.
+ *
+ *   r, why = t.coap.discover(endpoint [, opts])
+ *       GET /.well-known/core, then the RFC 6690 parser. The result of get,
+ *       plus, when the code is 2.05 and the body parses:
+ *         links = { { target = "/x", attrs = { { name = "rt", value = "v", quoted = true },
+ *                                              { name = "obs" } } }, ... }
+ *       or, when it does not parse: link_error = "link-format: offset N: ...".
+ *
+ *   r, why = t.coap.dtls_probe(endpoint, psk [, opts])
+ *       psk: { identity = "...", key = "..." }. Handshake only, on dtls_port.
+ *       -> { state = "established" | "rejected" | "silent" | "unreachable",
+ *            established = bool, version = "DTLSv1.2", cipher = "...", elapsed_ms = n }
+ *       "rejected" means the peer answered but the handshake did not complete
+ *       (a wrong key shows this way only at the deadline: DTLS drops bad records).
+ *
+ *   r, why = t.coap.raw(endpoint, message [, opts])
+ *       message: a string of bytes sent exactly, or a table:
+ *         { preset = "tkl-15" } (names in drivers/coap.h: bad-version, tkl-15,
+ *           truncated-option, unknown-critical, delta-overflow, reserved-nibble,
+ *           absurd-block2, absurd-block1, ping), or a field description
+ *         { version = 1, type = 0, tkl = n (default: #token), code = 1, mid = n,
+ *           token = "<bytes>", options = { { number = 11, value = "x" }, ... },
+ *           tail = "<raw bytes after the options>", payload = "<bytes>" }
+ *       opts: { timeout_ms = n, max_replies = 1..8 (default 1) }
+ *       -> { bytes_sent = n, bytes_received = n, datagrams = n, unreachable = bool,
+ *            elapsed_ms = n, replies = { { bytes = "<bytes>", size = n, after_ms = n,
+ *            version = n, type = "RST", code = "0.00", mid = n, token = "<bytes>" }, ... } }
+ *       Silence is an empty `replies`. Header fields are absent for replies
+ *       shorter than 4 bytes; token is absent when tkl > 8 or truncated.
+ *
+ *   ok, rtt_or_why = t.coap.alive(endpoint [, opts])
+ *       A CoAP ping (empty CON). -> true, rtt_ms | nil, "timeout" | "out of scope: ..."
+ */
+#ifndef ASSAY_LUA_BIND_COAP_H
+#define ASSAY_LUA_BIND_COAP_H
+
+#include <lua.h>
+
+#include "lua/binding.h"
+
+/* Pushes the t.coap table; its functions keep `env` as upvalue 1 (it must outlive them). */
+void bind_coap_push(lua_State *L, struct binding_env *env);
+
+#endif
