@@ -37,7 +37,7 @@ struct binding_env {
 typedef void (*binding_push_fn)(lua_State *L, struct binding_env *env);
 
 struct binding {
-    const char *name;    /* the key in `t`: "mqtt", "coap", "modbus", ... */
+    const char *name; /* the key in `t`: "mqtt", "coap", "modbus", ... */
     binding_push_fn push;
 };
 
