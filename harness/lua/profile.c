@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <lauxlib.h>
+#include <openssl/evp.h>
 
 #include "lua/luajson.h"
 #include "lua/profile_internal.h"
@@ -102,6 +103,17 @@ const struct testcase *profile_find(const struct profile *p, const char *id)
         if (strcmp(p->tcs[i].id, id) == 0)
             return &p->tcs[i];
     return NULL;
+}
+
+static void digest(const char *bytes, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    out[0] = '\0';
+    if (EVP_Digest(bytes, len, md, &n, EVP_sha256(), NULL) != 1)
+        return;
+    for (unsigned int i = 0; i < n && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 static bool is_file(const char *path)
@@ -343,6 +355,7 @@ static void add_file(struct manifest_ctx *m, const char *abs, struct assay_error
         free(f->source);
         return;
     }
+    digest(f->source, f->len, f->sha256);
     p->n_files++;
 }
 
@@ -407,6 +420,7 @@ static int run_manifest(struct sandbox *sb, const char *dir, struct manifest_ctx
     if (rc)
         return rc;
     b.src = src;
+    digest(src, b.len, m->c->p->manifest_sha256);
     lua_State *L = sandbox_lua(sb);
     lua_pushcfunction(L, l_run_manifest);
     lua_pushlightuserdata(L, &b);

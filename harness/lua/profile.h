@@ -64,12 +64,14 @@ struct profile_file {
     char *path;   /* relative to the profiles directory, "testcases/mqtt/x.lua"; owned */
     char *source; /* the bytes loaded, NUL-terminated; owned */
     size_t len;
+    char sha256[65]; /* lowercase hex digest of the bytes, for run.json */
 };
 
 struct profile {
     char *name, *version, *description; /* owned; description may be NULL */
     char *root;                         /* the profiles directory (absolute); owned */
     char *manifest;                     /* "<name>/profile.lua", relative to root; owned */
+    char manifest_sha256[65];           /* lowercase hex digest of the manifest */
     struct strlist obligations;         /* the obligations the profile answers for */
     struct profile_file *files;         /* owned */
     size_t n_files;

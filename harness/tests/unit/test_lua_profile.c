@@ -70,6 +70,8 @@ static void test_selftest_loads(void **state)
     assert_int_equal(profile_find(p, "selftest.mqtt-broker-only")->category, TC_CAT_INTRUSIVE);
     assert_string_equal(p->files[tc->file].path, "testcases/selftest/echo.lua");
     assert_int_equal(tc->line, 5);
+    assert_int_equal(strlen(p->files[tc->file].sha256), 64);
+    assert_int_equal(strlen(p->manifest_sha256), 64);
     profile_free(p);
     profile_diags_release(&d);
     /* By path too, and a missing name is an error naming the search path. */
