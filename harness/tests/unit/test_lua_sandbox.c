@@ -117,6 +117,7 @@ static void test_escapes_are_errors(void **state)
                "attempt to load a binary chunk", NULL);
     want_error(sb, "return require('../../../etc/passwd')", "not a module name", NULL);
     want_error(sb, "return require('os')", "no module 'os' in profiles/lib", NULL);
+    want_error(sb, "pcall(require, 'nosuch') return require('nosuch')", "no module 'nosuch'", NULL);
     want_error(sb, "return load_data('../lib/verdict')", "not a data file name", NULL);
     want_error(sb, "setmetatable({}, {__gc = function() while true do end end})",
                "__gc metamethods are not allowed", NULL);
