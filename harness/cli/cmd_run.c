@@ -1,5 +1,6 @@
 /* cmd_run.c: `assay run`: run profiles against a bench and record verdicts. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 static void help(void)
 {
     printf("usage: assay run BENCH.yaml [-p PROFILE]... [-j N] [-o DIR]\n"
+           "       assay run --resume RUN_DIR [-j N]\n"
            "                 [--allow intrusive,destructive,dos] [--profile-path DIR]\n\n"
            "Runs the profiles against every device of the bench. Each run gets a new\n"
            "directory under DIR (default results/) holding run.json, the journal, and\n"
@@ -24,7 +26,9 @@ static void help(void)
            "      --allow LIST         categories to allow beyond the bench's defaults:\n"
            "                           intrusive, destructive, dos (comma-separated)\n"
            "      --profile-path DIR   where profiles and obligations.yaml are found\n"
-           "      --resume RUN_DIR     complete an interrupted run (not in this version)\n"
+           "      --resume RUN_DIR     complete an interrupted run: finished test cases are\n"
+           "                           kept, the rest run (the bench and profiles are the\n"
+           "                           run's own; give no BENCH.yaml)\n"
            "      --sign KEY           sign the sealed run (not in this version)\n"
            "  -h, --help               this text\n\n%s",
            cli_exit_codes);
@@ -52,6 +56,40 @@ static int parse_jobs(const char *s, int *jobs)
         return -1;
     *jobs = (int)v;
     return 0;
+}
+
+/* What --resume needs to rebuild the same plan: absolute paths, profiles, --allow. */
+static json_t *invocation_new(const char *bench, const struct plan_options *po, unsigned allow)
+{
+    char abs_bench[PATH_MAX], abs_root[PATH_MAX];
+    json_t *profiles = json_array();
+    for (size_t i = 0; i < po->nprofiles; i++) {
+        char abs[PATH_MAX];
+        /* A path (with '/') is kept absolute; a name stays a name. */
+        const char *p = po->profiles[i];
+        json_array_append_new(profiles, json_string(strchr(p, '/') && realpath(p, abs) ? abs : p));
+    }
+    return json_pack(
+        "{s:s, s:o, s:s, s:i}", "bench", realpath(bench, abs_bench) ? abs_bench : bench, "profiles",
+        profiles, "profile_root",
+        realpath(po->profile_root, abs_root) ? abs_root : po->profile_root, "allow", (int)allow);
+}
+
+/* Fills the options from a journalled invocation; strings stay owned by inv. */
+static int invocation_apply(const json_t *inv, const char **bench, struct plan_options *po,
+                            struct run_options *ro)
+{
+    *bench = json_string_value(json_object_get(inv, "bench"));
+    po->profile_root = json_string_value(json_object_get(inv, "profile_root"));
+    ro->allow_extra = (unsigned)json_integer_value(json_object_get(inv, "allow"));
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(inv, "profiles"), i, p)
+    {
+        if (!json_is_string(p) || plan_options_add_profile(po, json_string_value(p)))
+            return -1;
+    }
+    return *bench && po->profile_root && po->nprofiles ? 0 : -1;
 }
 
 int cmd_run(int argc, char **argv)
@@ -88,9 +126,7 @@ int cmd_run(int argc, char **argv)
                 return cli_usage_error("run", "--allow takes safe, intrusive, destructive, dos");
             break;
         case OPT_PATH: po.profile_root = optarg; break;
-        case OPT_RESUME:
-            fprintf(stderr, "assay run: --resume is not available in this version of assay\n");
-            return ASSAY_EXIT_USAGE;
+        case OPT_RESUME: ro.resume_dir = optarg; break;
         case OPT_SIGN:
             fprintf(stderr, "assay run: --sign is not available in this version of assay\n");
             return ASSAY_EXIT_USAGE;
@@ -98,21 +134,42 @@ int cmd_run(int argc, char **argv)
         default: return cli_usage_error("run", "unknown option");
         }
     }
-    if (optind != argc - 1)
-        return cli_usage_error("run", "expected exactly one bench file");
-    if (po.nprofiles == 0)
-        return cli_usage_error("run", "name at least one profile with -p");
-    po.profile_root = cli_profile_root(po.profile_root);
+    json_t *inv = NULL;
+    const char *bench_path = optind == argc - 1 ? argv[optind] : NULL;
+    if (ro.resume_dir) {
+        struct assay_error e = {0};
+        if (optind < argc - 1 || po.nprofiles || ro.allow_extra)
+            return cli_usage_error("run", "--resume takes the run's own bench, profiles and "
+                                          "--allow; give only the run directory (and -j)");
+        inv = run_read_invocation(ro.resume_dir, &e);
+        if (!inv) {
+            fprintf(stderr, "assay run: cannot resume: %s\n", e.msg);
+            return ASSAY_EXIT_USAGE;
+        }
+        if (invocation_apply(inv, &bench_path, &po, &ro)) {
+            json_decref(inv);
+            return cli_usage_error("run", "%s does not record how it was started", ro.resume_dir);
+        }
+    } else {
+        if (!bench_path)
+            return cli_usage_error("run", "expected exactly one bench file");
+        if (po.nprofiles == 0)
+            return cli_usage_error("run", "name at least one profile with -p");
+        po.profile_root = cli_profile_root(po.profile_root);
+        inv = invocation_new(bench_path, &po, ro.allow_extra);
+    }
+    ro.invocation = inv;
 
     struct plan plan;
     struct diag_list diags;
     diag_init(&diags);
-    int rc = plan_load(&plan, argv[optind], &po, &diags);
+    int rc = plan_load(&plan, bench_path, &po, &diags);
     diag_print(&diags, stderr);
     diag_release(&diags);
     if (rc) {
-        fprintf(stderr, "assay run: %s is not usable; nothing was run\n", argv[optind]);
+        fprintf(stderr, "assay run: %s is not usable; nothing was run\n", bench_path);
         plan_release(&plan);
+        json_decref(inv);
         return ASSAY_EXIT_USAGE;
     }
     if (ro.jobs == 0) {
@@ -141,6 +198,7 @@ int cmd_run(int argc, char **argv)
                                : (int)json_integer_value(json_object_get(res.record, "exit_code"));
     }
     json_decref(res.record);
+    json_decref(inv);
     plan_release(&plan);
     return code;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -49,6 +50,8 @@ struct supervisor {
     unsigned allowed;
     json_t *model_obs; /* {tc index: [{device, observations}]} */
     size_t finished_devices;
+    long abort_after; /* ASSAY_TEST_ABORT_AFTER, 0 = never */
+    long lines;       /* journal lines written by this process */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -78,16 +81,24 @@ static const struct device *dev_of(struct supervisor *s, const struct job *j)
     return &s->plan->bench.devices[j->device];
 }
 
+/* Appends a journal line; the test hook may end the process right after it. */
+static void journal(struct supervisor *s, json_t *line)
+{
+    struct assay_error err = {0};
+    if (journal_append(&s->journal, line, &err))
+        fprintf(stderr, "assay run: %s\n", err.msg);
+    json_decref(line);
+    if (s->abort_after && ++s->lines >= s->abort_after)
+        raise(SIGKILL);
+}
+
 /* Records one finished test case: journal first (fsync'd), then the record. */
 static void finish_testcase(struct supervisor *s, struct job *j, size_t tc_index, json_t *tc)
 {
     struct assay_error err = {0};
     const struct device *d = dev_of(s, j);
-    json_t *line = json_pack("{s:s, s:s, s:I, s:O}", "type", "testcase", "device", d->id, "index",
-                             (json_int_t)tc_index, "testcase", tc);
-    if (journal_append(&s->journal, line, &err))
-        fprintf(stderr, "assay run: %s\n", err.msg);
-    json_decref(line);
+    journal(s, json_pack("{s:s, s:s, s:I, s:O}", "type", "testcase", "device", d->id, "index",
+                         (json_int_t)tc_index, "testcase", tc));
     if (record_add_testcase(s->rec, d->id, tc, &err))
         fprintf(stderr, "assay run: %s\n", err.msg);
     if (tc_index + 1 > j->next)
@@ -148,6 +159,20 @@ static int start_worker(struct supervisor *s, struct job *j)
     return 0;
 }
 
+/* A scope=model probe's observations, kept for the model's judgement. */
+static void remember_observed(struct supervisor *s, size_t device, size_t tc, json_t *path)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "%zu", tc);
+    json_t *list = json_object_get(s->model_obs, key);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(s->model_obs, key, list);
+    }
+    json_array_append_new(
+        list, json_pack("{s:I, s:O}", "device", (json_int_t)device, "observations", path));
+}
+
 static void handle_line(struct supervisor *s, struct job *j, const char *text, size_t n)
 {
     json_error_t je;
@@ -165,16 +190,10 @@ static void handle_line(struct supervisor *s, struct job *j, const char *text, s
         finish_testcase(s, j, (size_t)tc, json_incref(json_object_get(msg, "testcase")));
         j->current = -1;
     } else if (!strcmp(ev, "observed")) {
-        char key[32];
-        snprintf(key, sizeof(key), "%lld", (long long)tc);
-        json_t *list = json_object_get(s->model_obs, key);
-        if (!list) {
-            list = json_array();
-            json_object_set_new(s->model_obs, key, list);
-        }
-        json_array_append_new(list,
-                              json_pack("{s:I, s:O}", "device", (json_int_t)j->device,
-                                        "observations", json_object_get(msg, "observations")));
+        journal(s, json_pack("{s:s, s:s, s:I, s:O}", "type", "observed", "device", dev_of(s, j)->id,
+                             "index", (json_int_t)tc, "observations",
+                             json_object_get(msg, "observations")));
+        remember_observed(s, j->device, (size_t)tc, json_object_get(msg, "observations"));
         j->next = (size_t)tc + 1;
         j->current = -1;
     }
@@ -287,6 +306,11 @@ static void supervise(struct supervisor *s, struct job *jobs, size_t n)
     for (;;) {
         while (!stop_requested && running < (size_t)s->o->jobs && next_job < n) {
             struct job *j = &jobs[next_job++];
+            if (j->next >= s->ntc) { /* finished before a resume */
+                j->done = true;
+                progress(s, j);
+                continue;
+            }
             j->device_deadline =
                 clock_deadline((int64_t)s->plan->bench.defaults.device_timeout_s * 1000);
             if (start_worker(s, j) == 0)
@@ -373,6 +397,18 @@ static void sort_testcases(struct supervisor *s)
     }
 }
 
+static bool has_entry(json_t *rec, const char *device, const char *tc_id)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(record_device(rec, device), "testcases"), i, t)
+    {
+        if (!strcmp(json_string_value(json_object_get(t, "id")), tc_id))
+            return true;
+    }
+    return false;
+}
+
 /* Judges every scope=model test case once per model, and records the verdict on each unit. */
 static void judge_models(struct supervisor *s)
 {
@@ -386,12 +422,27 @@ static void judge_models(struct supervisor *s)
         json_t *members;
         json_object_foreach(models, model, members)
         {
+            const struct profile *p;
+            const struct testcase *tc;
+            plan_profiles_get(s->plan->profiles, tci, &p, &tc);
+            bool missing = false;
+            size_t u;
+            json_t *m0;
+            json_array_foreach(members, u, m0)
+            {
+                size_t d = (size_t)json_integer_value(json_object_get(m0, "device"));
+                missing |= !has_entry(s->rec, s->plan->bench.devices[d].id, tc->id);
+            }
+            if (!missing) /* judged before a resume */
+                continue;
             json_t *entry = judge_model_run(s->plan, tci, model, members, s->out->dir);
             size_t k;
             json_t *m;
             json_array_foreach(members, k, m)
             {
                 struct job j = {.device = (size_t)json_integer_value(json_object_get(m, "device"))};
+                if (has_entry(s->rec, s->plan->bench.devices[j.device].id, tc->id))
+                    continue;
                 json_t *e = json_deep_copy(entry);
                 json_object_set(e, "observations", json_object_get(m, "observations"));
                 finish_testcase(s, &j, tci, e);
@@ -402,85 +453,214 @@ static void judge_models(struct supervisor *s)
     }
 }
 
+static json_t *testcase_ids(const struct plan *plan)
+{
+    json_t *ids = json_array();
+    for (size_t i = 0; i < plan_profiles_testcases(plan->profiles); i++) {
+        const struct profile *p;
+        const struct testcase *tc;
+        plan_profiles_get(plan->profiles, i, &p, &tc);
+        json_array_append_new(ids, json_string(tc->id));
+    }
+    return ids;
+}
+
+static size_t device_index(const struct plan *plan, const char *id)
+{
+    for (size_t i = 0; id && i < plan->bench.ndevices; i++)
+        if (!strcmp(plan->bench.devices[i].id, id))
+            return i;
+    return plan->bench.ndevices;
+}
+
+json_t *run_read_invocation(const char *run_dir, struct assay_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/journal.jsonl", run_dir);
+    json_t *lines = journal_read(path, err);
+    if (!lines)
+        return NULL;
+    json_t *first = json_array_get(lines, 0);
+    json_t *inv = json_object_get(first, "invocation");
+    if (!inv || !json_is_string(json_object_get(first, "type")) ||
+        strcmp(json_string_value(json_object_get(first, "type")), "run-start")) {
+        json_decref(lines);
+        assay_fail(err, ASSAY_EINVAL, "%s: the journal does not start with a run-start line", path);
+        return NULL;
+    }
+    json_incref(inv);
+    json_decref(lines);
+    return inv;
+}
+
+/* Replays the journal of an interrupted run into the record and the jobs. */
+static int replay(struct supervisor *s, struct job *jobs, const char *path, char *id, size_t size,
+                  struct assay_error *err)
+{
+    json_t *lines = journal_read(path, err);
+    if (!lines)
+        return err->code;
+    json_t *first = json_array_get(lines, 0);
+    json_t *ids = testcase_ids(s->plan);
+    if (!json_equal(ids, json_object_get(first, "testcases"))) {
+        json_decref(ids);
+        json_decref(lines);
+        return assay_fail(err, ASSAY_EINVAL,
+                          "the profiles' test cases changed since this run started; "
+                          "start a new run instead");
+    }
+    json_decref(ids);
+    snprintf(id, size, "%s", json_string_value(json_object_get(first, "id")));
+    s->rec = record_new(&s->plan->bench, "run", id);
+    json_object_set(s->rec, "started", json_object_get(first, "started"));
+    size_t i;
+    json_t *l;
+    json_array_foreach(lines, i, l)
+    {
+        const char *type = json_string_value(json_object_get(l, "type"));
+        size_t d = device_index(s->plan, json_string_value(json_object_get(l, "device")));
+        size_t tc = (size_t)json_integer_value(json_object_get(l, "index"));
+        if (!type || d >= s->plan->bench.ndevices || tc >= s->ntc)
+            continue;
+        if (!strcmp(type, "testcase")) {
+            struct assay_error e2 = {0};
+            record_add_testcase(s->rec, s->plan->bench.devices[d].id,
+                                json_incref(json_object_get(l, "testcase")), &e2);
+        } else if (!strcmp(type, "observed")) {
+            remember_observed(s, d, tc, json_object_get(l, "observations"));
+        } else {
+            continue;
+        }
+        if (tc + 1 > jobs[d].next)
+            jobs[d].next = tc + 1;
+    }
+    json_decref(lines);
+    return 0;
+}
+
+static int lock_dir(const char *dir, int *fd, struct assay_error *err)
+{
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0)
+        return assay_fail(err, ASSAY_EIO, "cannot open %s: %s", dir, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
+        return assay_fail(err, ASSAY_EINVAL, "%s is in use by another assay run", dir);
+    return 0;
+}
+
+static int prepare_dirs(const struct plan *plan, const char *dir, struct assay_error *err)
+{
+    char path[4200];
+    for (size_t i = 0; i < plan->bench.ndevices; i++) {
+        snprintf(path, sizeof(path), "%s/devices/%s/observations", dir, plan->bench.devices[i].id);
+        if (mkdirs(path) != 0)
+            return assay_fail(err, ASSAY_EIO, "cannot create %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static json_t *allowed_json(unsigned bits)
+{
+    json_t *allowed = json_array();
+    for (unsigned c = CATEGORY_SAFE; c <= CATEGORY_DOS; c <<= 1)
+        if (bits & c)
+            json_array_append_new(allowed, json_string(category_name(c)));
+    return allowed;
+}
+
+/* Roll-up, run-end line and run.json. */
+static int finish_run(struct supervisor *s, struct assay_error *err)
+{
+    char now[CLOCK_UTC_MAX], path[4200];
+    sort_testcases(s);
+    json_t *obls = plan_profiles_obligations(s->plan->profiles);
+    record_rollup(s->rec, obls, &s->plan->catalogue);
+    json_decref(obls);
+    json_object_set_new(s->rec, "finished", json_string(clock_utc_now(now)));
+    if (s->out->interrupted) {
+        json_object_set_new(s->rec, "interrupted", json_true());
+        json_object_set_new(s->rec, "exit_code", json_integer(ASSAY_EXIT_INTERRUPTED));
+    }
+    journal(s, json_pack("{s:s, s:s, s:b}", "type", "run-end", "finished", now, "interrupted",
+                         s->out->interrupted));
+    snprintf(path, sizeof(path), "%s/run.json", s->out->dir);
+    return record_write(s->rec, path, err);
+}
+
 int run_execute(const struct plan *plan, const struct run_options *o, struct run_result *out,
                 struct assay_error *err)
 {
     struct supervisor s = {.plan = plan, .o = o, .out = out};
     char id[160], path[4200];
+    int lock_fd = -1, rc;
     memset(out, 0, sizeof(*out));
-    record_make_id(plan->bench.name, id, sizeof(id));
-    snprintf(out->dir, sizeof(out->dir), "%s/%s", o->out_dir, id);
-    if (mkdirs(out->dir) != 0)
-        return assay_fail(err, ASSAY_EIO, "cannot create %s: %s", out->dir, strerror(errno));
-    for (size_t i = 0; i < plan->bench.ndevices; i++) {
-        snprintf(path, sizeof(path), "%s/devices/%s/observations", out->dir,
-                 plan->bench.devices[i].id);
-        if (mkdirs(path) != 0)
-            return assay_fail(err, ASSAY_EIO, "cannot create %s: %s", path, strerror(errno));
-    }
-    snprintf(path, sizeof(path), "%s/journal.jsonl", out->dir);
-    int rc = journal_open(&s.journal, path, err);
-    if (rc)
-        return rc;
-    s.rec = record_new(&plan->bench, "run", id);
+    const char *abort_after = getenv("ASSAY_TEST_ABORT_AFTER");
+    s.abort_after = abort_after ? strtol(abort_after, NULL, 10) : 0;
     s.ntc = plan_profiles_testcases(plan->profiles);
     s.model_obs = json_object();
-    json_object_set_new(s.rec, "profiles", plan_profiles_describe(plan->profiles));
-    json_t *allowed = json_array();
-    unsigned bits = plan->bench.defaults.allow | o->allow_extra;
-    for (unsigned c = CATEGORY_SAFE; c <= CATEGORY_DOS; c <<= 1)
-        if (bits & c)
-            json_array_append_new(allowed, json_string(category_name(c)));
-    json_object_set_new(s.rec, "allowed", allowed);
-    json_t *start = json_pack("{s:s, s:s, s:O}", "type", "run-start", "id", id, "allowed",
-                              json_object_get(s.rec, "allowed"));
-    journal_append(&s.journal, start, err);
-    json_decref(start);
-
-    struct job *jobs = calloc(plan->bench.ndevices ? plan->bench.ndevices : 1, sizeof(*jobs));
-    if (!jobs) {
-        journal_close(&s.journal);
-        json_decref(s.rec);
+    size_t ndev = plan->bench.ndevices;
+    struct job *jobs = calloc(ndev ? ndev : 1, sizeof(*jobs));
+    if (!jobs)
         return assay_fail(err, ASSAY_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < plan->bench.ndevices; i++)
+    for (size_t i = 0; i < ndev; i++)
         jobs[i] = (struct job){.device = i, .current = -1, .fd = -1};
+
+    if (o->resume_dir) {
+        snprintf(out->dir, sizeof(out->dir), "%s", o->resume_dir);
+    } else {
+        record_make_id(plan->bench.name, id, sizeof(id));
+        snprintf(out->dir, sizeof(out->dir), "%s/%s", o->out_dir, id);
+        if (mkdirs(out->dir) != 0) {
+            rc = assay_fail(err, ASSAY_EIO, "cannot create %s: %s", out->dir, strerror(errno));
+            goto fail;
+        }
+    }
+    if ((rc = lock_dir(out->dir, &lock_fd, err)) || (rc = prepare_dirs(plan, out->dir, err)))
+        goto fail;
+    snprintf(path, sizeof(path), "%s/journal.jsonl", out->dir);
+    if (o->resume_dir && (rc = replay(&s, jobs, path, id, sizeof(id), err)))
+        goto fail;
+    if ((rc = journal_open(&s.journal, path, err)))
+        goto fail;
+    if (!o->resume_dir) {
+        s.rec = record_new(&plan->bench, "run", id);
+        json_t *start =
+            json_pack("{s:s, s:s, s:O, s:o, s:O}", "type", "run-start", "id", id, "started",
+                      json_object_get(s.rec, "started"), "testcases", testcase_ids(plan),
+                      "invocation", o->invocation ? o->invocation : json_null());
+        journal(&s, start);
+    } else {
+        char now[CLOCK_UTC_MAX];
+        journal(&s, json_pack("{s:s, s:s}", "type", "run-resume", "utc", clock_utc_now(now)));
+        json_object_set_new(s.rec, "resumed", json_true());
+    }
+    json_object_set_new(s.rec, "profiles", plan_profiles_describe(plan->profiles));
+    json_object_set_new(s.rec, "allowed",
+                        allowed_json(plan->bench.defaults.allow | o->allow_extra));
 
     struct sigaction sa = {.sa_handler = on_stop}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     stop_requested = 0;
-
-    supervise(&s, jobs, plan->bench.ndevices);
+    supervise(&s, jobs, ndev);
     if (!stop_requested)
         judge_models(&s);
-
     out->interrupted = stop_requested != 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    for (size_t i = 0; i < plan->bench.ndevices; i++)
+
+    rc = finish_run(&s, err);
+    journal_close(&s.journal);
+    out->record = s.rec;
+    s.rec = NULL;
+fail:
+    for (size_t i = 0; i < ndev; i++)
         free(jobs[i].buf);
     free(jobs);
-
-    sort_testcases(&s);
-    json_t *obls = plan_profiles_obligations(plan->profiles);
-    record_rollup(s.rec, obls, &plan->catalogue);
-    json_decref(obls);
-    char now[CLOCK_UTC_MAX];
-    json_object_set_new(s.rec, "finished", json_string(clock_utc_now(now)));
-    if (out->interrupted) {
-        json_object_set_new(s.rec, "interrupted", json_true());
-        json_object_set_new(s.rec, "exit_code", json_integer(ASSAY_EXIT_INTERRUPTED));
-    }
-    json_t *end = json_pack("{s:s, s:b}", "type", "run-end", "interrupted", out->interrupted);
-    journal_append(&s.journal, end, err);
-    json_decref(end);
-    journal_close(&s.journal);
     json_decref(s.model_obs);
-
-    snprintf(path, sizeof(path), "%s/run.json", out->dir);
-    rc = record_write(s.rec, path, err);
-    out->record = s.rec;
+    json_decref(s.rec);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return rc;
 }

@@ -23,10 +23,13 @@
 #include "run/plan.h"
 
 struct run_options {
-    const char *out_dir;  /* parent of the run directory ("results") */
-    int jobs;             /* workers at once, >= 1 */
-    unsigned allow_extra; /* categories added on the command line */
-    bool progress;        /* a line per finished device on stderr */
+    const char *out_dir;    /* parent of the run directory ("results") */
+    const char *resume_dir; /* an interrupted run to complete, or NULL */
+    int jobs;               /* workers at once, >= 1 */
+    unsigned allow_extra;   /* categories added on the command line */
+    bool progress;          /* a line per finished device on stderr */
+    json_t *invocation;     /* borrowed: {bench, profiles, profile_root, allow}, journalled
+                               so that --resume can rebuild the same plan */
 };
 
 struct run_result {
@@ -35,6 +38,36 @@ struct run_result {
     bool interrupted;
 };
 
+/*
+ * Reads the invocation journalled when RUN_DIR started (see run_options), for
+ * --resume. Returns a new reference, or NULL with err set.
+ */
+json_t *run_read_invocation(const char *run_dir, struct assay_error *err);
+
+/*
+ * With o->resume_dir set, completes that run instead of starting a new one:
+ * the run directory is locked; every test case the journal holds is kept and
+ * not repeated (a torn last line is dropped and its test case runs again);
+ * the plan must have the same test cases as when the run started.
+ * The environment variable ASSAY_TEST_ABORT_AFTER=k kills the supervisor
+ * with SIGKILL right after its k-th journal line: a deterministic crash for
+ * the resume tests.
+ */
+/*
+ * Reads the invocation journalled when RUN_DIR started (see run_options), for
+ * --resume. Returns a new reference, or NULL with err set.
+ */
+json_t *run_read_invocation(const char *run_dir, struct assay_error *err);
+
+/*
+ * With o->resume_dir set, completes that run instead of starting a new one:
+ * the run directory is locked; every test case the journal holds is kept and
+ * not repeated (a torn last line is dropped and its test case runs again);
+ * the plan must have the same test cases as when the run started.
+ * The environment variable ASSAY_TEST_ABORT_AFTER=k kills the supervisor
+ * with SIGKILL right after its k-th journal line: a deterministic crash for
+ * the resume tests.
+ */
 int run_execute(const struct plan *plan, const struct run_options *o, struct run_result *out,
                 struct assay_error *err);
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +57,8 @@ static void find_run(const char *out, char *dir, size_t size)
 /* Drops what changes from run to run: ids, times, absolute paths. */
 static void normalise(json_t *rec)
 {
-    static const char *const top[] = {"id", "started", "finished"};
-    for (size_t i = 0; i < 3; i++)
+    static const char *const top[] = {"id", "started", "finished", "resumed"};
+    for (size_t i = 0; i < 4; i++)
         json_object_del(rec, top[i]);
     json_object_del(json_object_get(rec, "bench"), "path");
     size_t i, k;
@@ -71,6 +72,70 @@ static void normalise(json_t *rec)
             json_object_del(tc, "duration_ms");
         }
     }
+}
+
+/* Compares a run's normalised run.json with the expected file (or rewrites it). */
+static void check_record(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/run.json", dir);
+    json_error_t je;
+    json_t *rec = json_load_file(path, 0, &je);
+    assert_non_null(rec);
+    normalise(rec);
+    const char *expected_path = E2E "expected/selftest.run.json";
+    if (getenv("ASSAY_UPDATE_EXPECTED")) {
+        json_dump_file(rec, expected_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    } else {
+        json_t *want = json_load_file(expected_path, 0, &je);
+        assert_non_null(want);
+        if (!json_equal(rec, want)) {
+            char *got = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fprintf(stderr, "%s differs from %s; got:\n%s\n", path, expected_path, got);
+            free(got);
+            json_decref(want);
+            json_decref(rec);
+            fail();
+        }
+        json_decref(want);
+    }
+    json_decref(rec);
+}
+
+/* Each (device, test case) is journalled at most once; returns how many were. */
+static size_t journalled_once(const char *dir)
+{
+    char path[4200];
+    struct assay_error err = {0};
+    snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+    json_t *lines = journal_read(path, &err);
+    if (!lines)
+        fail_msg("%s", err.msg);
+    size_t n = 0, i, k;
+    json_t *l, *m;
+    json_array_foreach(lines, i, l)
+    {
+        const char *type = json_string_value(json_object_get(l, "type"));
+        if (strcmp(type, "testcase") && strcmp(type, "observed"))
+            continue;
+        n++;
+        json_array_foreach(lines, k, m)
+        {
+            if (k < i && json_equal(json_object_get(m, "type"), json_object_get(l, "type")) &&
+                json_equal(json_object_get(m, "device"), json_object_get(l, "device")) &&
+                json_equal(json_object_get(m, "index"), json_object_get(l, "index")))
+                fail_msg("line %zu repeats line %zu of the journal", i + 1, k + 1);
+        }
+    }
+    json_decref(lines);
+    return n;
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_selftest_run(void **state)
@@ -91,47 +156,60 @@ static void test_selftest_run(void **state)
     /* unit-b1 and unit-b2 share a serial: selftest.unique fails, so the exit code is 1. */
     assert_int_equal(run_assay(argv), 1);
     find_run(out, dir, sizeof(dir));
-
-    snprintf(path, sizeof(path), "%s/run.json", dir);
-    json_error_t je;
-    json_t *rec = json_load_file(path, 0, &je);
-    assert_non_null(rec);
-    normalise(rec);
-    const char *expected_path = E2E "expected/selftest.run.json";
-    if (getenv("ASSAY_UPDATE_EXPECTED")) {
-        json_dump_file(rec, expected_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    } else {
-        json_t *want = json_load_file(expected_path, 0, &je);
-        assert_non_null(want);
-        if (!json_equal(rec, want)) {
-            char *got = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            fprintf(stderr, "run.json differs from %s; got:\n%s\n", expected_path, got);
-            free(got);
-            fail();
-        }
-        json_decref(want);
-    }
-
-    /* Every test case of every device is journalled, and the chain holds. */
-    struct assay_error err = {0};
-    snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
-    json_t *lines = journal_read(path, &err);
-    if (!lines)
-        fail_msg("%s", err.msg);
-    size_t n = 0, i;
-    json_t *l;
-    json_array_foreach(lines, i, l) n +=
-        !strcmp(json_string_value(json_object_get(l, "type")), "testcase");
-    assert_int_equal(n, 4 * 4);
-    json_decref(lines);
-
+    check_record(dir);
+    /* 4 devices x 4 test cases, plus the 4 model observations, each exactly once. */
+    assert_int_equal(journalled_once(dir), 4 * 4 + 4);
     struct stat st;
     snprintf(path, sizeof(path), "%s/devices/unit-b2/observations/selftest.unique.json", dir);
     assert_int_equal(stat(path, &st), 0);
-    json_decref(rec);
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", out);
-    assert_int_equal(system(cmd), 0);
+    remove_tree(out);
+}
+
+/* Kills the supervisor after k journal lines, resumes, and requires the same record. */
+static void crash_and_resume(long k, bool tear)
+{
+    char out[] = "/tmp/assay-resume-XXXXXX", dir[4096], env[32], path[4200];
+    assert_non_null(mkdtemp(out));
+    snprintf(env, sizeof(env), "%ld", k);
+    setenv("ASSAY_TEST_ABORT_AFTER", env, 1);
+    const char *argv[] = {"assay",
+                          "run",
+                          E2E "selftest.bench.yaml",
+                          "-p",
+                          "selftest",
+                          "-o",
+                          out,
+                          "--profile-path",
+                          ASSAY_SOURCE_DIR "/profiles",
+                          NULL};
+    assert_int_equal(run_assay(argv), 128 + 9); /* SIGKILL */
+    unsetenv("ASSAY_TEST_ABORT_AFTER");
+    find_run(out, dir, sizeof(dir));
+    if (tear) { /* a power cut in the middle of a line */
+        snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+        FILE *f = fopen(path, "a");
+        fputs("{\"type\":\"testcase\",\"device\":\"unit-a", f);
+        fclose(f);
+    }
+    const char *resume[] = {"assay", "run", "--resume", dir, NULL};
+    assert_int_equal(run_assay(resume), 1);
+    check_record(dir);
+    assert_int_equal(journalled_once(dir), 4 * 4 + 4);
+    remove_tree(out);
+}
+
+static void test_resume_after_crash(void **state)
+{
+    (void)state;
+    static const long ks[] = {1, 2, 5, 9, 14, 19};
+    for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++)
+        crash_and_resume(ks[i], false);
+}
+
+static void test_resume_after_torn_line(void **state)
+{
+    (void)state;
+    crash_and_resume(7, true);
 }
 
 static void test_broken_chain_detected(void **state)
@@ -173,6 +251,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_selftest_run),
         cmocka_unit_test(test_broken_chain_detected),
+        cmocka_unit_test(test_resume_after_crash),
+        cmocka_unit_test(test_resume_after_torn_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
