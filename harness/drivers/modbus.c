@@ -89,7 +89,9 @@ static int check_options(const struct modbus_endpoint *ep, struct modbus_options
                           (unsigned)ep->unit_id);
     if (o->timeout_ms <= 0)
         o->timeout_ms = 3000;
-    if (o->byte_timeout_ms <= 0 || o->byte_timeout_ms > o->timeout_ms)
+    if (o->byte_timeout_ms <= 0)
+        o->byte_timeout_ms = o->timeout_ms / 4 < 50 ? 50 : o->timeout_ms / 4;
+    if (o->byte_timeout_ms > o->timeout_ms)
         o->byte_timeout_ms = o->timeout_ms;
     if (o->pause_ms < 0)
         o->pause_ms = 0;

@@ -24,6 +24,12 @@
  * Evidence: every request, reply, exception and timeout is written to the
  * transcript sink (protocol "modbus"); raw frames with their exact bytes.
  *
+ * Deadlines: connect, framed and raw requests end by timeout_ms. Requests
+ * through libmodbus (reads, writes) get libmodbus's response timeout
+ * (timeout_ms) for the first byte and its byte timeout for each later chunk,
+ * so a device that trickles a reply byte by byte can stretch one request up
+ * to timeout_ms + 260 * byte_timeout_ms; the worker's own deadline bounds that.
+ *
  * Threads: a connection is used by one thread at a time. Opening and closing
  * take a process-wide lock for the connection count only.
  */
@@ -81,9 +87,10 @@ struct modbus_options {
     const struct scope *scope;          /* required */
     const struct transcript_sink *sink; /* may be NULL */
     int timeout_ms;                     /* deadline for one request and for connect; 3000 */
-    int byte_timeout_ms;                /* gap allowed between bytes of a reply; timeout_ms */
-    int pause_ms;                       /* minimum gap between requests; 0 means none */
-    int max_connections;                /* open connections to one host:port; 1 */
+    int byte_timeout_ms; /* libmodbus: gap allowed between bytes of a reply; timeout_ms / 4,
+                          * at least 50 (see the note on deadlines) */
+    int pause_ms;        /* minimum gap between requests; 0 means none */
+    int max_connections; /* open connections to one host:port; 1 */
 };
 
 struct modbus_conn; /* opaque; one TCP connection to one device */
@@ -102,7 +109,9 @@ int modbus_conn_open(struct modbus_conn **out, const struct modbus_endpoint *ep,
 /* Closes cleanly (FIN, brief drain) and frees. NULL is fine. Blocks <= 100 ms. */
 void modbus_conn_close(struct modbus_conn *c);
 
-/* True while the socket is open (a CLOSED or RESET outcome closes it). */
+/* True while the socket is open. A CLOSED or RESET outcome, or a reply the
+ * stream cannot be followed past, closes the socket and gives back the
+ * connection slot at once; c itself stays valid until modbus_conn_close(). */
 bool modbus_conn_is_open(const struct modbus_conn *c);
 
 /* "127.0.0.2:502", valid while c lives. */
@@ -239,9 +248,12 @@ struct modbus_raw_reply {
  * frame), after modbus_frame_guard_check() allows them, then collects the
  * reply: until one complete frame by its MBAP length, `expect_max` bytes
  * (1..sizeof bytes; 0 means the maximum), a close, or the deadline. Silence
- * is outcome TIMEOUT. Returns 0, ASSAY_EINVAL (refused by the guard: FC 08;
- * bad arguments; connection closed), or ASSAY_EINVAL when the connection is
- * part-way through a frame and a framed request is attempted.
+ * is outcome TIMEOUT; a complete 9-byte reply with the high bit set in its
+ * function code is EXCEPTION. Returns 0, or ASSAY_EINVAL (refused by the
+ * guard: FC 08; bad arguments; connection closed). A raw frame may leave the
+ * stream part-way through a frame: framed requests (reads, writes,
+ * identification) on that connection are then refused until it is reopened.
+ * The transcript gets the exact bytes both ways.
  */
 int modbus_conn_raw(struct modbus_conn *c, const uint8_t *frame, size_t len, size_t expect_max,
                     struct modbus_raw_reply *out, struct assay_error *err);

@@ -107,6 +107,7 @@ static void test_open_forms_and_failures(void **state)
            "1001) end\n"
            "do local c <close> = assert(t.modbus.open({ address = '127.0.0.1', modbus = { port = "
            "PORT } }))\n"
+           "  assert(c:read('input', 2, 1)[1] == 1002)\n"
            "  local c2, why = t.modbus.open({ address = '127.0.0.1', port = PORT })\n"
            "  assert(c2 == nil and why:find('^connection limit'), why)\n"
            "end\n"
@@ -148,19 +149,19 @@ static void test_argument_errors_raise_before_io(void **state)
 static void test_identify_server_id_raw(void **state)
 {
     struct fixture *f = *state;
-    run(f,
-        "local c <close> = assert(t.modbus.open({ address = '127.0.0.1', port = PORT }))\n"
-        "local id = assert(c:identify())\n"
-        "assert(id.vendor_name == 'ProbeVendor' and id.product_code == 'PRB-1000')\n"
-        "assert(id.revision == '1.2.3' and id.model_name == 'PM-1' and #id.objects == 6)\n"
-        "assert(id.pages == 3 and id.conformity == 0x82 and id.truncated == false)\n"
-        "id = assert(c:identify('basic')); assert(#id.objects == 3 and id.vendor_url == nil)\n"
-        "local e = c:identify('specific', 0x60); assert(e.exception == 2)\n"
-        "local s = assert(c:server_id()); assert(s.run == true and s.data:find('LMB'))\n"
-        "local r = c:raw('\\0\\1\\0\\0\\0\\2\\1\\65')\n"
-        "assert(r.outcome == 'exception' and r.exception == 1 and r.complete and #r.bytes == 9)\n"
-        "r = c:raw('\\0\\2\\0\\0\\0\\6\\1\\3\\0\\0\\0\\1', 4)\n"
-        "assert(r.outcome == 'reply' and #r.bytes == 4 and not r.complete)\n");
+    run(f, "local c <close> = assert(t.modbus.open({ address = '127.0.0.1', port = PORT }))\n"
+           "local id = assert(c:identify())\n"
+           "assert(id.vendor_name == 'ProbeVendor' and id.product_code == 'PRB-1000')\n"
+           "assert(id.revision == '1.2.3' and id.model_name == 'PM-1' and #id.objects == 6)\n"
+           "assert(id.pages == 3 and id.conformity == 0x82 and id.truncated == false)\n"
+           "id = assert(c:identify('basic')); assert(#id.objects == 3 and id.vendor_url == nil)\n"
+           "local e = c:identify('specific', 0x60); assert(e.exception == 2)\n"
+           "local s = assert(c:server_id()); assert(s.run == true and s.data:find('LMB'))\n"
+           "local r = c:raw('\\0\\1\\0\\0\\0\\2\\1\\65')\n"
+           "assert(r.outcome == 'exception' and r.exception == 1 and r.complete and #r.bytes == 9, "
+           "r.outcome .. ' ' .. #r.bytes .. ' ' .. r.elapsed_ms)\n"
+           "r = c:raw('\\0\\2\\0\\0\\0\\6\\1\\3\\0\\0\\0\\1', 4)\n"
+           "assert(r.outcome == 'reply' and #r.bytes == 4 and not r.complete)\n");
 }
 
 static void test_fc08_and_silence(void **state)

@@ -165,6 +165,10 @@ static void *server_main(void *arg)
     modbus_mapping_t *map = modbus_mapping_new(100, 100, 32, 16);
     if (!ctx || !map)
         goto out;
+    /* libmodbus's modbus_reply() sleeps for the response timeout before some
+     * exception replies (illegal function, illegal data value) and then
+     * flushes: keep that sleep short so tests need no long deadlines. */
+    modbus_set_response_timeout(ctx, 0, 1000);
     for (int i = 0; i < 100; i++)
         map->tab_bits[i] = map->tab_input_bits[i] = (uint8_t)(i % 2);
     for (int i = 0; i < 32; i++)
