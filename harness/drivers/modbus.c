@@ -213,8 +213,9 @@ int mbi_begin_request(struct modbus_conn *c, bool raw, struct assay_error *err)
     for (int i = 0; i < 64 && rawtcp_wait_readable(&c->tcp, 0) == 1; i++) {
         if (rawtcp_recv(&c->tcp, stale, sizeof(stale), clock_deadline(0), &got, NULL) != 0) {
             struct modbus_result r;
-            mbi_transport_outcome(c, &r, "before request");
-            return assay_fail(err, ASSAY_EINVAL, "Modbus connection %s: %s", c->tcp.peer, r.reason);
+            mbi_transport_outcome(c, &r, "before request"); /* closes the connection */
+            return assay_fail(err, ASSAY_ENET, "Modbus connection %s %s: %s", c->tcp.peer,
+                              modbus_outcome_name(r.outcome), r.reason);
         }
         transcript_note(c->opts.sink, "modbus", c->tcp.peer, "stale",
                         "discarded unsolicited bytes");

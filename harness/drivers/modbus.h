@@ -124,8 +124,10 @@ int modbus_conn_count(const char *host, uint16_t port);
  * Reads `count` items from `table` starting at `address` (FC 01/02/03/04).
  * count is 1..2000 for bits and 1..125 for registers, and address + count
  * must not pass 65536 (send out-of-range requests with modbus_conn_raw).
- * Returns 0 with r->outcome set, or ASSAY_EINVAL for bad arguments or a
- * closed connection. Blocks at most timeout_ms (plus the pause).
+ * Returns 0 with r->outcome set; ASSAY_EINVAL for bad arguments or a
+ * closed connection; ASSAY_ENET if the device closed the connection since the
+ * last request (seen while discarding stale bytes; it is then closed).
+ * Blocks at most timeout_ms (plus the pause; see the note on deadlines).
  */
 int modbus_conn_read(struct modbus_conn *c, enum modbus_table table, uint16_t address, size_t count,
                      struct modbus_result *r, struct assay_error *err);

@@ -26,8 +26,9 @@ struct modbus_conn {
 };
 
 /* Waits out the pause since the last request and discards stale bytes that
- * arrived since (recorded in the transcript). Returns 0 or ASSAY_EINVAL when
- * the connection is closed or, unless `raw`, part-way through a raw frame. */
+ * arrived since (recorded in the transcript). Returns 0; ASSAY_EINVAL when
+ * the connection is closed or, unless `raw`, part-way through a raw frame;
+ * ASSAY_ENET when the device closed or reset it meanwhile (it is then closed). */
 int mbi_begin_request(struct modbus_conn *c, bool raw, struct assay_error *err);
 
 /* Closes the socket at once (the device closed it, or the stream is lost) and

@@ -63,6 +63,7 @@ static int push_error(lua_State *L, const struct assay_error *err)
     case ASSAY_ENET:
         word = strstr(err->msg, "refused")       ? "refused"
                : strstr(err->msg, "unreachable") ? "unreachable"
+               : strstr(err->msg, " closed")     ? "closed"
                                                  : "reset";
         break;
     default:
