@@ -1,11 +1,14 @@
 /*
  * bindings.c: the protocol bindings compiled into the probe's `t` table
- * (binding.h). Each protocol issue adds its {name, push} entry here; the
- * runtime adds its own pure helpers (t.random_credential, t.sleep_ms, ...)
- * next to them.
+ * (binding.h). Each protocol adds its {name, push} entry here; the runtime
+ * adds its own pure helpers (t.random_credential, t.sleep_ms, ...) next to them.
  */
 #include "lua/binding.h"
+#include "lua/bind_coap.h"
+#include "lua/bind_modbus.h"
 
 const struct binding assay_bindings[] = {
+    {"coap", bind_coap_push},
+    {"modbus", bind_modbus_push},
     {NULL, NULL},
 };
