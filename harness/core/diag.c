@@ -53,8 +53,10 @@ void diag_print(const struct diag_list *d, FILE *f)
 {
     for (size_t i = 0; i < d->n; i++) {
         const struct diag *g = &d->items[i];
-        if (g->line > 0)
+        if (g->line > 0 && g->column > 0)
             fprintf(f, "%s:%d:%d: error: %s\n", g->file, g->line, g->column, g->msg);
+        else if (g->line > 0)
+            fprintf(f, "%s:%d: error: %s\n", g->file, g->line, g->msg);
         else
             fprintf(f, "%s: error: %s\n", g->file, g->msg);
     }
