@@ -49,7 +49,7 @@ void probe_state_free(struct probe_state *ps)
 
 struct probe_call {
     const struct testcase *tc;
-    const json_t *device, *params;
+    const json_t *device, *dossier, *params;
     struct binding_env *env;
     json_t *obs;
     struct assay_error err; /* a failure found by C after the probe returned */
@@ -65,7 +65,13 @@ static int l_probe(lua_State *L)
     if (helpers_push_dut(L, c->device, &c->err) || helpers_push_t(L, c->env, c->params, &c->err) ||
         luajson_push(L, c->params, &c->err))
         return 0;
-    lua_call(L, 3, 1);
+    if (c->dossier) {
+        if (luajson_push(L, c->dossier, &c->err))
+            return 0;
+    } else {
+        lua_newtable(L);
+    }
+    lua_call(L, 4, 1);
     if (!lua_istable(L, -1)) {
         assay_fail(&c->err, ASSAY_EPROFILE, "%s: probe must return a table of observations, not %s",
                    c->tc->id, luaL_typename(L, -1));
@@ -82,13 +88,16 @@ static int l_collect(lua_State *L)
 }
 
 int probe_run(struct probe_state *ps, const struct testcase *tc, const json_t *device,
-              const json_t *params, struct binding_env *env, const struct sandbox_limits *lim,
-              json_t **obs, struct assay_error *err)
+              const json_t *dossier, const json_t *params, struct binding_env *env,
+              const struct sandbox_limits *lim, json_t **obs, struct assay_error *err)
 {
     *obs = NULL;
     lua_State *L = sandbox_lua(ps->sb);
-    struct probe_call c = {
-        .tc = tc, .device = device, .params = params ? params : tc->params, .env = env};
+    struct probe_call c = {.tc = tc,
+                           .device = device,
+                           .dossier = dossier,
+                           .params = params ? params : tc->params,
+                           .env = env};
     if (!lua_checkstack(L, 4))
         return assay_fail(err, ASSAY_ENOMEM, "Lua stack exhausted");
     lua_pushcfunction(L, l_probe);

@@ -35,8 +35,10 @@ int probe_state_new(const struct profile *p, const struct sandbox_limits *lim,
 void probe_state_free(struct probe_state *ps);
 
 /*
- * Runs tc's probe as probe(dut, t, params) (helpers.h describes dut and t).
- * `device` is the bench device object; `params` the merged parameters
+ * Runs tc's probe as probe(dut, t, params, dossier) (helpers.h describes dut
+ * and t). `device` is the bench device object; `dossier` the model's dossier
+ * object (NULL = {}), so a probe can find what the IXIT declares (registers,
+ * topics, resources); `params` the merged parameters
  * (testcase_params; NULL = tc's defaults); `env` the bindings' environment
  * (NULL = no protocol bindings); `lim` this run's limits (NULL = the state's).
  * On success *obs is a new JSON object the caller owns. On failure *obs is
@@ -45,7 +47,7 @@ void probe_state_free(struct probe_state *ps);
  * ASSAY_EINVAL / ASSAY_ENOMEM.
  */
 int probe_run(struct probe_state *ps, const struct testcase *tc, const json_t *device,
-              const json_t *params, struct binding_env *env, const struct sandbox_limits *lim,
-              json_t **obs, struct assay_error *err);
+              const json_t *dossier, const json_t *params, struct binding_env *env,
+              const struct sandbox_limits *lim, json_t **obs, struct assay_error *err);
 
 #endif

@@ -123,7 +123,7 @@ static void run_one(struct worker *w, size_t i)
     json_t *obs = NULL, *stored = NULL;
     struct probe_state *ps = state_for(w, p, &err);
     if (ps)
-        probe_run(ps, tc, w->dev->json, params, &w->env, NULL, &obs, &err);
+        probe_run(ps, tc, w->dev->json, w->dossier, params, &w->env, NULL, &obs, &err);
     worker_observation_path(w->dev->id, tc->id, rel, sizeof(rel));
     if (obs)
         stored = store(w, rel, obs, &err);

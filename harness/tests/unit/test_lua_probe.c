@@ -53,7 +53,7 @@ static void test_selftest_probe_and_judge(void **state)
     json_t *dossier = json_pack("{s:s}", "model", "ts-100");
     const struct testcase *tc = profile_find(p, "selftest.echo");
     json_t *obs = NULL;
-    assert_int_equal(probe_run(ps, tc, dev, NULL, NULL, NULL, &obs, &err), 0);
+    assert_int_equal(probe_run(ps, tc, dev, NULL, NULL, NULL, NULL, &obs, &err), 0);
     assert_string_equal(json_string_value(json_object_get(json_object_get(obs, "bytes"), "$hex")),
                         "00ff6f6b");
     assert_int_equal(json_integer_value(json_object_get(obs, "defaults")), 60);
@@ -66,7 +66,7 @@ static void test_selftest_probe_and_judge(void **state)
     json_decref(obs);
 
     tc = profile_find(p, "selftest.mqtt-broker-only");
-    assert_int_equal(probe_run(ps, tc, dev, NULL, NULL, NULL, &obs, &err), 0);
+    assert_int_equal(probe_run(ps, tc, dev, NULL, NULL, NULL, NULL, &obs, &err), 0);
     assert_int_equal(judge_run(p, tc, obs, dossier, NULL, NULL, &r, &err), 0);
     assert_int_equal(r.verdict, VERDICT_INCONCLUSIVE);
     assert_int_equal(r.resolve, RESOLVE_ASSESSOR);
@@ -74,7 +74,7 @@ static void test_selftest_probe_and_judge(void **state)
     json_decref(obs);
 
     tc = profile_find(p, "selftest.derived");
-    assert_int_equal(probe_run(ps, tc, dev, NULL, NULL, NULL, &obs, &err), 0);
+    assert_int_equal(probe_run(ps, tc, dev, NULL, NULL, NULL, NULL, &obs, &err), 0);
     char *text = json_dumps(obs, 0);
     assert_non_null(strstr(text, "\"TS100-000123\""));
     assert_non_null(strstr(text, "\"000123\""));
@@ -178,7 +178,8 @@ static void test_bad_probes_are_errors_and_the_next_runs(void **state)
         json_t *obs = NULL;
         memset(&err, 0, sizeof(err));
         assay_ms t0 = clock_now_ms();
-        int rc = probe_run(ps, profile_find(p, cases[i].id), dev, NULL, NULL, NULL, &obs, &err);
+        int rc =
+            probe_run(ps, profile_find(p, cases[i].id), dev, NULL, NULL, NULL, NULL, &obs, &err);
         if (rc != ASSAY_EPROFILE || obs || !strstr(err.msg, cases[i].msg))
             fail_msg("%s: rc %d, message [%s], wanted [%s]", cases[i].id, rc, err.msg,
                      cases[i].msg);
@@ -186,7 +187,7 @@ static void test_bad_probes_are_errors_and_the_next_runs(void **state)
         /* The next test case on the same state runs normally; its sleep stops at the deadline. */
         const struct testcase *good = profile_find(p, "b.good");
         t0 = clock_now_ms();
-        assert_int_equal(probe_run(ps, good, dev, NULL, NULL, NULL, &obs, &err), 0);
+        assert_int_equal(probe_run(ps, good, dev, NULL, NULL, NULL, NULL, &obs, &err), 0);
         assay_ms took = clock_now_ms() - t0;
         assert_true(took >= 250 && took < 1000);
         assert_true(json_integer_value(json_object_get(obs, "slept")) <= 300);
