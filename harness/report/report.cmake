@@ -25,3 +25,11 @@ target_link_libraries(assay_render_report PRIVATE assay_report assay_core)
 
 # The man page.
 install(FILES ${ASSAY_REPORT_DIR}/../../docs/assay.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+
+# Tests: static HTML checks, JUnit XML, CSV, and the DOM in headless Chromium.
+add_library(assay_html_checks STATIC ${ASSAY_REPORT_TESTS}/report/html_checks.c)
+assay_target_defaults(assay_html_checks)
+target_link_libraries(assay_html_checks PUBLIC assay_core PkgConfig::XML2)
+
+assay_add_unit_test(NAME test_report_html SOURCES ${ASSAY_REPORT_TESTS}/unit/test_report_html.c
+    LIBS assay_report assay_html_checks assay_core PkgConfig::XML2)
