@@ -33,3 +33,5 @@ target_link_libraries(assay_html_checks PUBLIC assay_core PkgConfig::XML2)
 
 assay_add_unit_test(NAME test_report_html SOURCES ${ASSAY_REPORT_TESTS}/unit/test_report_html.c
     LIBS assay_report assay_html_checks assay_core PkgConfig::XML2)
+assay_add_unit_test(NAME test_report_dom SOURCES ${ASSAY_REPORT_TESTS}/report/test_report_dom.c
+    LIBS assay_report assay_html_checks assay_core PkgConfig::XML2 TIMEOUT 150)
