@@ -14,18 +14,6 @@ static int pending(const char *name, const char *what)
     return ASSAY_EXIT_USAGE;
 }
 
-int cmd_rescore(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return pending("rescore", "re-judging recorded observations");
-}
-
-int cmd_review(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return pending("review", "recording an assessor's decision");
-}
-
 int cmd_verify(int argc, char **argv)
 {
     (void)argc, (void)argv;

@@ -389,3 +389,22 @@ const struct device *bench_device(const struct bench *b, const char *id)
             return &b->devices[i];
     return NULL;
 }
+
+int bench_replace_dossier(struct bench *b, const char *model, const char *path,
+                          bench_known_obligation_fn known, void *ctx, struct diag_list *diags)
+{
+    struct dossier *old = find_dossier(b, model);
+    if (!old) {
+        diag_add(diags, path, 0, 0, "the bench has no model '%s'", model);
+        return ASSAY_EINVAL;
+    }
+    struct dossier fresh;
+    int rc = dossier_load(&fresh, path, model, known, ctx, diags);
+    if (rc) {
+        dossier_release(&fresh);
+        return rc;
+    }
+    dossier_release(old);
+    *old = fresh;
+    return 0;
+}

@@ -88,6 +88,13 @@ void dossier_release(struct dossier *d);
 
 void bench_release(struct bench *b);
 
+/* Replaces the dossier of `model` with the one in `path` (checked like any
+ * dossier), e.g. a corrected dossier for `assay rescore`. Devices keep
+ * pointing at it. Returns 0, ASSAY_EINVAL (no such model, or problems in
+ * diags) or ASSAY_EIO. */
+int bench_replace_dossier(struct bench *b, const char *model, const char *path,
+                          bench_known_obligation_fn known, void *ctx, struct diag_list *diags);
+
 /* The device with this id, or NULL. */
 const struct device *bench_device(const struct bench *b, const char *id);
 

@@ -171,6 +171,33 @@ static json_t *rollup_one(json_t *dev, const char *obligation, const struct cata
     return cell;
 }
 
+/* An assessor's review of this cell, the latest one, or NULL. */
+static const json_t *review_of(const json_t *rec, const char *device, const char *obligation)
+{
+    const json_t *found = NULL;
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(rec, "reviews"), i, r)
+    {
+        if (!strcmp(sv(json_object_get(r, "device")), device) &&
+            !strcmp(sv(json_object_get(r, "obligation")), obligation))
+            found = r;
+    }
+    return found;
+}
+
+/* A reviewed cell takes the assessor's verdict; the computed one is kept beside it. */
+static void apply_review(json_t *cell, const json_t *review)
+{
+    json_object_set(cell, "computed", json_object_get(cell, "verdict"));
+    json_object_set(cell, "verdict", json_object_get(review, "verdict"));
+    json_object_del(cell, "resolve");
+    json_object_set_new(cell, "review",
+                        json_pack("{s:O, s:O, s:O}", "by", json_object_get(review, "by"), "reason",
+                                  json_object_get(review, "reason"), "utc",
+                                  json_object_get(review, "utc")));
+}
+
 int record_rollup(json_t *rec, const json_t *obligations, const struct catalogue *cat)
 {
     json_t *order = json_deep_copy(obligations);
@@ -201,6 +228,10 @@ int record_rollup(json_t *rec, const json_t *obligations, const struct catalogue
         json_array_foreach(order, k, o)
         {
             json_t *cell = rollup_one(dev, json_string_value(o), cat);
+            const json_t *review =
+                review_of(rec, sv(json_object_get(dev, "id")), json_string_value(o));
+            if (review)
+                apply_review(cell, review);
             const char *v = json_string_value(json_object_get(cell, "verdict"));
             json_object_set_new(counts, v,
                                 json_integer(json_integer_value(json_object_get(counts, v)) + 1));

@@ -1,7 +1,12 @@
 /* entry.c: one builder for test-case entries (see entry.h). */
 #include "entry.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/clock.h"
+#include "run/plan.h"
+#include "run/profiles.h"
 
 json_t *entry_new(const struct testcase *tc, enum verdict v, enum resolve r, const char *rationale)
 {
@@ -18,4 +23,48 @@ json_t *entry_new(const struct testcase *tc, enum verdict v, enum resolve r, con
     if (e && r == RESOLVE_ASSESSOR)
         json_object_set_new(e, "resolve", json_string("assessor"));
     return e;
+}
+
+static const struct plan *sorting;
+
+static size_t order_of(const char *id)
+{
+    size_t n = plan_profiles_testcases(sorting->profiles);
+    for (size_t i = 0; id && i < n; i++) {
+        const struct profile *p;
+        const struct testcase *tc;
+        plan_profiles_get(sorting->profiles, i, &p, &tc);
+        if (!strcmp(tc->id, id))
+            return i;
+    }
+    return n;
+}
+
+static int cmp_entries(const void *a, const void *b)
+{
+    size_t x = order_of(json_string_value(json_object_get(*(json_t *const *)a, "id")));
+    size_t y = order_of(json_string_value(json_object_get(*(json_t *const *)b, "id")));
+    return x < y ? -1 : x > y;
+}
+
+void entry_sort(const struct plan *plan, json_t *rec)
+{
+    size_t i;
+    json_t *dev;
+    sorting = plan;
+    json_array_foreach(json_object_get(rec, "devices"), i, dev)
+    {
+        json_t *tcs = json_object_get(dev, "testcases");
+        size_t n = json_array_size(tcs);
+        json_t **v = calloc(n ? n : 1, sizeof(*v));
+        if (!v)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            v[k] = json_incref(json_array_get(tcs, k));
+        qsort(v, n, sizeof(*v), cmp_entries);
+        json_array_clear(tcs);
+        for (size_t k = 0; k < n; k++)
+            json_array_append_new(tcs, v[k]);
+        free(v);
+    }
 }

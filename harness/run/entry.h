@@ -17,4 +17,9 @@
 /* A new object (caller owns it). rationale may be NULL only for PASS/FAIL/INCONCLUSIVE. */
 json_t *entry_new(const struct testcase *tc, enum verdict v, enum resolve r, const char *rationale);
 
+struct plan;
+
+/* Puts each device's test cases in run order, whatever order they finished in. */
+void entry_sort(const struct plan *plan, json_t *rec);
+
 #endif

@@ -353,50 +353,6 @@ out:
     free(which);
 }
 
-static size_t order_of(const struct supervisor *s, const char *id)
-{
-    for (size_t i = 0; i < s->ntc; i++) {
-        const struct profile *p;
-        const struct testcase *tc;
-        plan_profiles_get(s->plan->profiles, i, &p, &tc);
-        if (!strcmp(tc->id, id))
-            return i;
-    }
-    return s->ntc;
-}
-
-static const struct supervisor *sorting;
-
-static int cmp_entries(const void *a, const void *b)
-{
-    size_t x = order_of(sorting, json_string_value(json_object_get(*(json_t *const *)a, "id")));
-    size_t y = order_of(sorting, json_string_value(json_object_get(*(json_t *const *)b, "id")));
-    return x < y ? -1 : x > y;
-}
-
-/* Each device's test cases in run order, whatever order they finished in. */
-static void sort_testcases(struct supervisor *s)
-{
-    size_t i;
-    json_t *dev;
-    sorting = s;
-    json_array_foreach(json_object_get(s->rec, "devices"), i, dev)
-    {
-        json_t *tcs = json_object_get(dev, "testcases");
-        size_t n = json_array_size(tcs);
-        json_t **v = calloc(n ? n : 1, sizeof(*v));
-        if (!v)
-            continue;
-        for (size_t k = 0; k < n; k++)
-            v[k] = json_incref(json_array_get(tcs, k));
-        qsort(v, n, sizeof(*v), cmp_entries);
-        json_array_clear(tcs);
-        for (size_t k = 0; k < n; k++)
-            json_array_append_new(tcs, v[k]);
-        free(v);
-    }
-}
-
 static bool has_entry(json_t *rec, const char *device, const char *tc_id)
 {
     size_t i;
@@ -572,7 +528,7 @@ static json_t *allowed_json(unsigned bits)
 static int finish_run(struct supervisor *s, struct assay_error *err)
 {
     char now[CLOCK_UTC_MAX], path[4200];
-    sort_testcases(s);
+    entry_sort(s->plan, s->rec);
     json_t *obls = plan_profiles_obligations(s->plan->profiles);
     record_rollup(s->rec, obls, &s->plan->catalogue);
     json_decref(obls);

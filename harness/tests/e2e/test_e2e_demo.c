@@ -153,9 +153,8 @@ static void test_demo_bench(void **state)
     struct diag_list diags;
     static const struct yschema any = {.type = YS_ANY, .what = "a value"};
     diag_init(&diags);
-    assert_int_equal(yamldoc_load(&doc, ASSAY_SOURCE_DIR "/fixtures/expected/demo.yaml", &any,
-                                  &diags),
-                     0);
+    assert_int_equal(
+        yamldoc_load(&doc, ASSAY_SOURCE_DIR "/fixtures/expected/demo.yaml", &any, &diags), 0);
     size_t checked = 0, uncovered = 0, wrong = 0;
     const char *dev_id;
     json_t *cells;

@@ -57,8 +57,9 @@ static void find_run(const char *out, char *dir, size_t size)
 /* Drops what changes from run to run: ids, times, absolute paths. */
 static void normalise(json_t *rec)
 {
-    static const char *const top[] = {"id", "started", "finished", "resumed"};
-    for (size_t i = 0; i < 4; i++)
+    /* kind and source_run tell a rescore from a run; everything else must be equal. */
+    static const char *const top[] = {"id", "started", "finished", "resumed", "kind", "source_run"};
+    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
         json_object_del(rec, top[i]);
     json_object_del(json_object_get(rec, "bench"), "path");
     size_t i, k;
@@ -158,10 +159,112 @@ static void test_selftest_run(void **state)
     find_run(out, dir, sizeof(dir));
     check_record(dir);
     /* 4 devices x 4 test cases, plus the 4 model observations, each exactly once. */
-    assert_int_equal(journalled_once(dir), 4 * 4 + 4);
+    assert_int_equal(journalled_once(dir), 4 * 5 + 4);
     struct stat st;
     snprintf(path, sizeof(path), "%s/devices/unit-b2/observations/selftest.unique.json", dir);
     assert_int_equal(stat(path, &st), 0);
+    remove_tree(out);
+}
+
+/* The verdict and rationale of one test case on one device. */
+static void verdict_of(const char *dir, const char *device, const char *tc, char *v, size_t vsize,
+                       char *why, size_t wsize)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/run.json", dir);
+    json_error_t je;
+    json_t *rec = json_load_file(path, 0, &je);
+    assert_non_null(rec);
+    size_t i, k;
+    json_t *d, *t;
+    v[0] = why[0] = 0;
+    json_array_foreach(json_object_get(rec, "devices"), i, d)
+    {
+        if (strcmp(json_string_value(json_object_get(d, "id")), device))
+            continue;
+        json_array_foreach(json_object_get(d, "testcases"), k, t)
+        {
+            if (!strcmp(json_string_value(json_object_get(t, "id")), tc)) {
+                snprintf(v, vsize, "%s", json_string_value(json_object_get(t, "verdict")));
+                snprintf(why, wsize, "%s", json_string_value(json_object_get(t, "rationale")));
+            }
+        }
+    }
+    json_decref(rec);
+}
+
+/* rescore reproduces every verdict exactly; a corrected dossier changes the one that reads it;
+ * review records a decision on an inconclusive cell, keeping the computed verdict. */
+static void test_rescore_and_review(void **state)
+{
+    (void)state;
+    char out[] = "/tmp/assay-rescore-XXXXXX", src[4096], dir[4096], sub[4200], dossier[4200];
+    assert_non_null(mkdtemp(out));
+    const char *argv[] = {"assay",
+                          "run",
+                          E2E "selftest.bench.yaml",
+                          "-p",
+                          "selftest",
+                          "-o",
+                          out,
+                          "--profile-path",
+                          ASSAY_SOURCE_DIR "/profiles",
+                          NULL};
+    assert_int_equal(run_assay(argv), 1);
+    find_run(out, src, sizeof(src));
+
+    snprintf(sub, sizeof(sub), "%s/same", out);
+    const char *same[] = {"assay", "rescore", src, "-o", sub, NULL};
+    assert_int_equal(run_assay(same), 1);
+    find_run(sub, dir, sizeof(dir));
+    check_record(dir); /* identical verdicts and rationales to a fresh run */
+
+    snprintf(dossier, sizeof(dossier), "%s/clone.yaml", out);
+    FILE *f = fopen(dossier, "w");
+    fputs("model: clone\nproduct_name: Clone Thermostat\n"
+          "manufacturer: { name: Clone Devices Ltd }\n",
+          f);
+    fclose(f);
+    char arg[4300], v[32], why[512];
+    snprintf(arg, sizeof(arg), "clone=%s", dossier);
+    snprintf(sub, sizeof(sub), "%s/fixed", out);
+    const char *fixed[] = {"assay", "rescore", src, "--dossier", arg, "-o", sub, NULL};
+    assert_int_equal(run_assay(fixed), 1);
+    find_run(sub, dir, sizeof(dir));
+    verdict_of(src, "unit-b1", "selftest.dossier", v, sizeof(v), why, sizeof(why));
+    assert_string_equal(v, "INCONCLUSIVE");
+    verdict_of(dir, "unit-b1", "selftest.dossier", v, sizeof(v), why, sizeof(why));
+    assert_string_equal(v, "PASS");
+    assert_string_equal(why, "unit CL-7 is a Clone Thermostat");
+
+    snprintf(sub, sizeof(sub), "%s/review", out);
+    const char *refused[] = {"assay",       "review", src,           "--set",    "unit-b1",
+                             "PSTI-1=PASS", "--by",   "A. Assessor", "--reason", "x",
+                             "-o",          sub,      NULL};
+    assert_int_equal(run_assay(refused), 2); /* PSTI-1 FAILed: not for review */
+    const char *review[] = {"assay",    "review",
+                            src,        "--set",
+                            "unit-a1",  "EN-5.1-1=PASS",
+                            "--by",     "A. Assessor",
+                            "--reason", "checked at the bench",
+                            "-o",       sub,
+                            NULL};
+    assert_int_equal(run_assay(review), 1);
+    find_run(sub, dir, sizeof(dir));
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/run.json", dir);
+    json_error_t je;
+    json_t *rec = json_load_file(path, 0, &je);
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(json_object_get(rec, "kind")), "review");
+    json_t *dev = json_array_get(json_object_get(rec, "devices"), 0);
+    json_t *cell = json_array_get(json_object_get(dev, "obligations"), 1);
+    assert_string_equal(json_string_value(json_object_get(cell, "id")), "EN-5.1-1");
+    assert_string_equal(json_string_value(json_object_get(cell, "verdict")), "PASS");
+    assert_string_equal(json_string_value(json_object_get(cell, "computed")), "INCONCLUSIVE");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(cell, "review"), "by")),
+                        "A. Assessor");
+    json_decref(rec);
     remove_tree(out);
 }
 
@@ -194,7 +297,7 @@ static void crash_and_resume(long k, bool tear)
     const char *resume[] = {"assay", "run", "--resume", dir, NULL};
     assert_int_equal(run_assay(resume), 1);
     check_record(dir);
-    assert_int_equal(journalled_once(dir), 4 * 4 + 4);
+    assert_int_equal(journalled_once(dir), 4 * 5 + 4);
     remove_tree(out);
 }
 
@@ -249,10 +352,9 @@ static void test_broken_chain_detected(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_selftest_run),
-        cmocka_unit_test(test_broken_chain_detected),
-        cmocka_unit_test(test_resume_after_crash),
-        cmocka_unit_test(test_resume_after_torn_line),
+        cmocka_unit_test(test_selftest_run),       cmocka_unit_test(test_broken_chain_detected),
+        cmocka_unit_test(test_resume_after_crash), cmocka_unit_test(test_resume_after_torn_line),
+        cmocka_unit_test(test_rescore_and_review),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
