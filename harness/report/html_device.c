@@ -181,7 +181,7 @@ static void obligation(struct html_ctx *c, size_t n, size_t m, const json_t *dev
         fputs("<p class=\"note\">Informative: not a legal obligation.</p>\n", c->out);
     if (*html_str(cell, "rationale")) {
         fputs("<p>", c->out);
-        html_text(c, html_str(cell, "rationale"));
+        html_json(c, json_object_get(cell, "rationale"), HTML_ESCAPE_MAX);
         fputs("</p>\n", c->out);
     }
     const json_t *ids = json_object_get(cell, "testcases");

@@ -75,7 +75,11 @@ static void reason(struct junit *j, const json_t *tc)
     if (!strcmp(v, "INCONCLUSIVE") && json_object_get(tc, "resolve"))
         fputs(" (for the assessor)", j->out);
     fputs(": ", j->out);
-    text(j, *str(tc, "rationale") ? str(tc, "rationale") : "no rationale recorded");
+    const json_t *why = json_object_get(tc, "rationale");
+    if (json_is_string(why) && json_string_length(why))
+        value(j, why); /* its full length: a NUL byte must not hide the rest */
+    else
+        fputs("no rationale recorded", j->out);
 }
 
 static void body(struct junit *j, const json_t *tc)

@@ -35,3 +35,7 @@ assay_add_unit_test(NAME test_report_html SOURCES ${ASSAY_REPORT_TESTS}/unit/tes
     LIBS assay_report assay_html_checks assay_core PkgConfig::XML2)
 assay_add_unit_test(NAME test_report_dom SOURCES ${ASSAY_REPORT_TESTS}/report/test_report_dom.c
     LIBS assay_report assay_html_checks assay_core PkgConfig::XML2 TIMEOUT 150)
+assay_add_unit_test(NAME test_report_junit SOURCES ${ASSAY_REPORT_TESTS}/unit/test_report_junit.c
+    LIBS assay_report assay_core PkgConfig::XML2)
+assay_add_unit_test(NAME test_report_csv SOURCES ${ASSAY_REPORT_TESTS}/unit/test_report_csv.c
+    LIBS assay_report assay_core)
