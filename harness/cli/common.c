@@ -35,10 +35,20 @@ const char *cli_profile_root(const char *override)
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     size_t blen = strlen(ASSAY_BUILD_DIR);
-    if (n > 0 && blen) {
+    if (n > 0) {
         exe[n] = 0;
-        if (!strncmp(exe, ASSAY_BUILD_DIR, blen) && is_dir(ASSAY_SOURCE_PROFILES))
+        if (blen && !strncmp(exe, ASSAY_BUILD_DIR, blen) && is_dir(ASSAY_SOURCE_PROFILES))
             return ASSAY_SOURCE_PROFILES;
+        /* Installed under another prefix than configured: <prefix>/bin/assay finds
+         * <prefix>/share/assay/profiles. */
+        static char beside[PATH_MAX + 32];
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(beside, sizeof(beside), "%s/../share/assay/profiles", exe);
+            if (is_dir(beside))
+                return beside;
+        }
     }
     return ASSAY_INSTALLED_PROFILES;
 }
