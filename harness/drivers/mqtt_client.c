@@ -1,0 +1,552 @@
+/* mqtt_client.c: the MQTT driver over paho's synchronous client, without callbacks (mqtt.h). */
+#include "mqtt.h"
+
+#include <MQTTClient.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mqtt_internal.h"
+
+struct mqttdrv_session {
+    MQTTClient client;
+    int version;
+    char peer[MQTTDRV_PEER_MAX];
+    const struct transcript_sink *sink;
+    int timeout_ms;
+    bool connected;
+    char tls_error[160]; /* filled by paho's ssl_error_cb during connect */
+};
+
+const char *mqttdrv_outcome_name(enum mqttdrv_outcome o)
+{
+    switch (o) {
+    case MQTTDRV_ACCEPTED: return "accepted";
+    case MQTTDRV_REFUSED: return "refused";
+    case MQTTDRV_TRANSPORT: return "transport";
+    case MQTTDRV_TIMEOUT: return "timeout";
+    }
+    return "unknown";
+}
+
+const char *mqttdrv_connack_reason(int version, int code)
+{
+    static const char *const v4[] = {
+        "accepted",           "unacceptable protocol version", "identifier rejected",
+        "server unavailable", "bad user name or password",     "not authorised"};
+    if (version != 5)
+        return code >= 0 && code <= 5 ? v4[code] : "unknown";
+    switch (code) {
+    case 0x00: return "accepted";
+    case 0x80: return "unspecified error";
+    case 0x81: return "malformed packet";
+    case 0x82: return "protocol error";
+    case 0x83: return "implementation specific error";
+    case 0x84: return "unsupported protocol version";
+    case 0x85: return "client identifier not valid";
+    case 0x86: return "bad user name or password";
+    case 0x87: return "not authorised";
+    case 0x88: return "server unavailable";
+    case 0x89: return "server busy";
+    case 0x8A: return "banned";
+    case 0x8C: return "bad authentication method";
+    case 0x90: return "topic name invalid";
+    case 0x95: return "packet too large";
+    case 0x97: return "quota exceeded";
+    case 0x99: return "payload format invalid";
+    case 0x9A: return "retain not supported";
+    case 0x9B: return "qos not supported";
+    case 0x9C: return "use another server";
+    case 0x9D: return "server moved";
+    case 0x9F: return "connection rate exceeded";
+    }
+    return "unknown";
+}
+
+const char *mqttdrv_stop_name(enum mqttdrv_stop s)
+{
+    static const char *const names[] = {"time", "count", "bytes", "lost", "refused"};
+    return (unsigned)s < 5 ? names[s] : "unknown";
+}
+
+/* ---- transcript ---- */
+
+void mqttdrv_escape(const void *in, size_t len, char *out, size_t cap)
+{
+    const unsigned char *p = in;
+    size_t o = 0, i;
+    if (cap < 4) {
+        if (cap)
+            out[0] = '\0';
+        return;
+    }
+    for (i = 0; i < len; i++) {
+        bool plain = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\';
+        if (o + (plain ? 1 : 4) + 4 > cap)
+            break;
+        if (plain)
+            out[o++] = (char)p[i];
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+    }
+    if (i < len) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+void mqttdrv_log(const struct transcript_sink *sink, const char *protocol, const char *peer,
+                 enum transcript_dir dir, const char *event, const uint8_t *bytes, size_t nbytes,
+                 const char *fmt, ...)
+{
+    char summary[512];
+    va_list ap;
+    if (!sink || !sink->write)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(summary, sizeof summary, fmt, ap);
+    va_end(ap);
+    struct transcript_entry e = {.protocol = protocol,
+                                 .dir = dir,
+                                 .peer = peer,
+                                 .event = event,
+                                 .summary = summary,
+                                 .bytes = bytes,
+                                 .nbytes = nbytes};
+    transcript_write(sink, &e);
+}
+
+void mqttdrv_peer(char *out, size_t cap, const char *host, uint16_t port)
+{
+    if (strchr(host, ':'))
+        snprintf(out, cap, "[%s]:%u", host, port);
+    else
+        snprintf(out, cap, "%s:%u", host, port);
+}
+
+int mqttdrv_check_target(const struct mqttdrv_target *t, struct assay_error *err)
+{
+    if (!t || !t->host || !t->scope || t->port == 0 || t->timeout_ms <= 0 ||
+        strlen(t->host) >= MQTTDRV_HOST_MAX)
+        return assay_fail(err, ASSAY_EINVAL, "mqtt: incomplete target");
+    if (!scope_allows(t->scope, t->host))
+        return assay_fail(err, ASSAY_ESCOPE, "mqtt: %s is not in the run's scope", t->host);
+    return 0;
+}
+
+/* ---- connect ---- */
+
+static int on_tls_error(const char *str, size_t len, void *u)
+{
+    struct mqttdrv_session *s = u;
+    if (s->tls_error[0] == '\0') {
+        while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == '\r'))
+            len--;
+        mqttdrv_escape(str, len, s->tls_error, sizeof s->tls_error);
+    }
+    return 0;
+}
+
+static void default_client_id(char *out, size_t cap)
+{
+    static unsigned counter;
+    snprintf(out, cap, "assay-%ld-%u-%lld", (long)getpid(), ++counter,
+             (long long)(clock_now_ms() % 100000));
+}
+
+static void log_attempt(struct mqttdrv_session *s, const struct mqttdrv_connect_opts *o,
+                        const char *client_id, int timeout_s)
+{
+    char user[96] = "(none)";
+    if (o->username)
+        mqttdrv_escape(o->username, strlen(o->username), user, sizeof user);
+    mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "connect", NULL, 0,
+                "CONNECT MQTT %s%s client_id=%s username: %s password: %s%zu chars%s "
+                "connect_timeout=%ds",
+                s->version == 5 ? "5" : "3.1.1", o->tls.enabled ? " over TLS" : "", client_id, user,
+                o->password ? "" : "(none, ", o->password ? o->password_len : 0,
+                o->password ? "" : ")", timeout_s);
+}
+
+/* Maps paho's answer to an outcome. A transport failure that used up the connect time is a timeout.
+ */
+static void classify(struct mqttdrv_connack *ack, int rc, int version, assay_ms deadline,
+                     int timeout_s, int64_t elapsed)
+{
+    ack->paho_rc = rc;
+    if (rc == 0) {
+        ack->outcome = MQTTDRV_ACCEPTED;
+        ack->code = 0;
+    } else if ((version != 5 && rc >= 1 && rc <= 255) || (version == 5 && rc >= 0x80)) {
+        ack->outcome = MQTTDRV_REFUSED;
+        ack->code = rc;
+    } else {
+        bool used_up = clock_remaining_ms(deadline) == 0 || elapsed >= timeout_s * 1000LL - 50;
+        ack->outcome = used_up ? MQTTDRV_TIMEOUT : MQTTDRV_TRANSPORT;
+        ack->code = -1;
+    }
+}
+
+static int paho_connect(struct mqttdrv_session *s, const struct mqttdrv_connect_opts *o,
+                        int timeout_s)
+{
+    MQTTClient_connectOptions co = MQTTClient_connectOptions_initializer;
+    MQTTClient_connectOptions co5 = MQTTClient_connectOptions_initializer5;
+    MQTTClient_connectOptions *opts = s->version == 5 ? &co5 : &co;
+    MQTTClient_SSLOptions ssl = MQTTClient_SSLOptions_initializer;
+    opts->MQTTVersion = s->version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+    opts->keepAliveInterval = o->keepalive_s > 0 ? o->keepalive_s : 60;
+    opts->connectTimeout = timeout_s;
+    opts->retryInterval = 0;
+    opts->username = o->username;
+    if (o->password) {
+        opts->binarypwd.data = o->password;
+        opts->binarypwd.len = (int)o->password_len;
+    }
+    if (o->tls.enabled) {
+        ssl.trustStore = o->tls.ca_file;
+        ssl.enableServerCertAuth = o->tls.verify;
+        ssl.verify = o->tls.verify;
+        ssl.disableDefaultTrustStore = 1;
+        ssl.ssl_error_cb = on_tls_error;
+        ssl.ssl_error_context = s;
+        opts->ssl = &ssl;
+    }
+    if (s->version == 5) {
+        MQTTResponse r = MQTTClient_connect5(s->client, opts, NULL, NULL);
+        int rc = r.reasonCode;
+        MQTTResponse_free(r);
+        return rc;
+    }
+    return MQTTClient_connect(s->client, opts);
+}
+
+static int session_connect(struct mqttdrv_session *s, const struct mqttdrv_target *t,
+                           const struct mqttdrv_connect_opts *o, struct mqttdrv_connack *ack,
+                           struct assay_error *err)
+{
+    char uri[MQTTDRV_PEER_MAX + 16], idbuf[64];
+    const char *client_id = o->client_id;
+    MQTTClient_createOptions cr = MQTTClient_createOptions_initializer;
+    assay_ms start = clock_now_ms(), deadline = start + t->timeout_ms;
+    int timeout_s = (int)((t->timeout_ms + 999) / 1000), rc;
+
+    if (!client_id) {
+        default_client_id(idbuf, sizeof idbuf);
+        client_id = idbuf;
+    }
+    snprintf(uri, sizeof uri, "%s://%s", o->tls.enabled ? "ssl" : "tcp", s->peer);
+    cr.MQTTVersion = s->version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+    rc = MQTTClient_createWithOptions(&s->client, uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
+                                      &cr);
+    if (rc != MQTTCLIENT_SUCCESS) {
+        s->client = NULL;
+        return assay_fail(err, rc == MQTTCLIENT_BAD_UTF8_STRING ? ASSAY_EINVAL : ASSAY_EINTERNAL,
+                          "mqtt: cannot create a client for %s: %s", uri, MQTTClient_strerror(rc));
+    }
+    log_attempt(s, o, client_id, timeout_s);
+    rc = paho_connect(s, o, timeout_s);
+    classify(ack, rc, s->version, deadline, timeout_s, clock_now_ms() - start);
+    ack->elapsed_ms = clock_now_ms() - start;
+    if (ack->outcome == MQTTDRV_TRANSPORT || ack->outcome == MQTTDRV_TIMEOUT)
+        snprintf(ack->detail, sizeof ack->detail, "%s",
+                 s->tls_error[0] ? s->tls_error : MQTTClient_strerror(rc));
+    if (ack->outcome == MQTTDRV_ACCEPTED || ack->outcome == MQTTDRV_REFUSED)
+        mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_RECV, "connack", NULL, 0,
+                    "CONNACK code %d (0x%02x, %s) after %lld ms", ack->code, (unsigned)ack->code,
+                    mqttdrv_connack_reason(s->version, ack->code), (long long)ack->elapsed_ms);
+    else
+        mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_NOTE,
+                    ack->outcome == MQTTDRV_TIMEOUT ? "timeout" : "error", NULL, 0,
+                    "no CONNACK (%s) after %lld ms: %s", mqttdrv_outcome_name(ack->outcome),
+                    (long long)ack->elapsed_ms, ack->detail);
+    s->connected = ack->outcome == MQTTDRV_ACCEPTED;
+    return 0;
+}
+
+static int check_opts(const struct mqttdrv_connect_opts *o, struct assay_error *err)
+{
+    if (!o)
+        return assay_fail(err, ASSAY_EINVAL, "mqtt: no connect options");
+    if (o->version != 0 && o->version != 4 && o->version != 5)
+        return assay_fail(err, ASSAY_EINVAL, "mqtt: version must be 4 (3.1.1) or 5, not %d",
+                          o->version);
+    if (o->password && o->password_len > 65535)
+        return assay_fail(err, ASSAY_EINVAL, "mqtt: password longer than 65535 bytes");
+    if (o->tls.enabled && o->tls.verify && !o->tls.ca_file)
+        return assay_fail(err, ASSAY_EINVAL, "mqtt: TLS verification needs a CA file");
+    return 0;
+}
+
+int mqttdrv_session_open(const struct mqttdrv_target *t, const struct mqttdrv_connect_opts *o,
+                         struct mqttdrv_session **out, struct mqttdrv_connack *ack,
+                         struct assay_error *err)
+{
+    struct mqttdrv_session *s;
+    int rc;
+    *out = NULL;
+    memset(ack, 0, sizeof *ack);
+    ack->code = -1;
+    if ((rc = check_opts(o, err)) != 0 || (rc = mqttdrv_check_target(t, err)) != 0)
+        return rc;
+    if (!(s = calloc(1, sizeof *s)))
+        return assay_fail(err, ASSAY_ENOMEM, "mqtt: out of memory");
+    s->version = o->version == 5 ? 5 : 4;
+    s->sink = t->sink;
+    s->timeout_ms = t->timeout_ms;
+    mqttdrv_peer(s->peer, sizeof s->peer, t->host, t->port);
+    rc = session_connect(s, t, o, ack, err);
+    if (rc == 0 && ack->outcome == MQTTDRV_ACCEPTED) {
+        *out = s;
+        return 0;
+    }
+    if (s->client)
+        MQTTClient_destroy(&s->client);
+    free(s);
+    return rc;
+}
+
+void mqttdrv_session_close(struct mqttdrv_session *s)
+{
+    if (!s)
+        return;
+    if (s->client) {
+        if (s->connected && MQTTClient_isConnected(s->client)) {
+            if (s->version == 5)
+                MQTTClient_disconnect5(s->client, 100, MQTTREASONCODE_NORMAL_DISCONNECTION, NULL);
+            else
+                MQTTClient_disconnect(s->client, 100);
+            mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "disconnect", NULL, 0,
+                        "DISCONNECT");
+        }
+        MQTTClient_destroy(&s->client);
+    }
+    free(s);
+}
+
+bool mqttdrv_session_connected(const struct mqttdrv_session *s)
+{
+    return s && s->connected && s->client && MQTTClient_isConnected(s->client);
+}
+
+int mqttdrv_connect(const struct mqttdrv_target *t, const struct mqttdrv_connect_opts *o,
+                    struct mqttdrv_connack *ack, struct assay_error *err)
+{
+    struct mqttdrv_session *s = NULL;
+    int rc = mqttdrv_session_open(t, o, &s, ack, err);
+    mqttdrv_session_close(s);
+    return rc;
+}
+
+/* ---- publish ---- */
+
+int mqttdrv_publish(struct mqttdrv_session *s, const char *topic, const void *payload, size_t len,
+                    int qos, bool retain, struct assay_error *err)
+{
+    MQTTClient_deliveryToken tok = 0;
+    assay_ms deadline;
+    char shown[160];
+    int rc;
+    if (!s || !topic || qos < 0 || qos > 2 || len > MQTTDRV_MAX_PAYLOAD || (len && !payload))
+        return assay_fail(err, ASSAY_EINVAL, "mqtt: bad publish arguments");
+    if (!mqttdrv_session_connected(s))
+        return assay_fail(err, ASSAY_ENET, "mqtt: %s: the session is not connected", s->peer);
+    deadline = clock_deadline(s->timeout_ms);
+    mqttdrv_escape(topic, strlen(topic), shown, sizeof shown);
+    mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "publish", payload,
+                len > MQTTDRV_LOG_BYTES ? MQTTDRV_LOG_BYTES : len,
+                "PUBLISH topic=%s length=%zu qos=%d retain=%d", shown, len, qos, retain);
+    if (s->version == 5) {
+        MQTTResponse r =
+            MQTTClient_publish5(s->client, topic, (int)len, payload, qos, retain, NULL, &tok);
+        rc = r.reasonCode;
+        MQTTResponse_free(r);
+    } else {
+        rc = MQTTClient_publish(s->client, topic, (int)len, payload, qos, retain, &tok);
+    }
+    if (rc == MQTTCLIENT_SUCCESS && qos > 0) {
+        int64_t left = clock_remaining_ms(deadline);
+        rc = MQTTClient_waitForCompletion(s->client, tok, (unsigned long)(left > 0 ? left : 1));
+        if (rc != MQTTCLIENT_SUCCESS && MQTTClient_isConnected(s->client)) {
+            mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_NOTE, "timeout", NULL, 0,
+                        "PUBLISH qos=%d not completed before the deadline", qos);
+            return assay_fail(err, ASSAY_ETIMEOUT, "mqtt: %s: publish not completed", s->peer);
+        }
+    }
+    if (rc != MQTTCLIENT_SUCCESS) {
+        if (!MQTTClient_isConnected(s->client))
+            s->connected = false;
+        mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_NOTE, "error", NULL, 0,
+                    "PUBLISH failed: %s", MQTTClient_strerror(rc));
+        return assay_fail(err, ASSAY_ENET, "mqtt: %s: publish failed: %s", s->peer,
+                          MQTTClient_strerror(rc));
+    }
+    return 0;
+}
+
+/* ---- subscribe and collect ---- */
+
+void mqttdrv_collect_release(struct mqttdrv_collect *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->messages[i].topic);
+        free(c->messages[i].payload);
+    }
+    free(c->messages);
+    memset(c, 0, sizeof *c);
+}
+
+static int send_subscribe(struct mqttdrv_session *s, const char *filter, int qos)
+{
+    if (s->version == 5) {
+        MQTTResponse r = MQTTClient_subscribe5(s->client, filter, qos, NULL, NULL);
+        int rc = r.reasonCode;
+        MQTTResponse_free(r);
+        return rc;
+    }
+    char *const topics[1] = {(char *)(uintptr_t)filter};
+    int granted = qos;
+    int rc = MQTTClient_subscribeMany(s->client, 1, topics, &granted);
+    if (rc == MQTTCLIENT_SUCCESS || rc == MQTT_BAD_SUBSCRIBE)
+        return granted;
+    return rc < 0 ? rc : -1;
+}
+
+/* Copies one received message into c (within the byte budget). Returns 0 or ASSAY_ENOMEM. */
+static int keep_message(struct mqttdrv_collect *c, size_t cap_n, size_t budget, char *topic,
+                        int tlen, const MQTTClient_message *m, int64_t after_ms)
+{
+    struct mqttdrv_message *msg;
+    size_t full = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+    size_t keep = full < budget - c->bytes ? full : budget - c->bytes;
+    size_t tl = tlen > 0 ? (size_t)tlen : strlen(topic);
+    if (c->n == 0 && !(c->messages = calloc(cap_n, sizeof *c->messages)))
+        return ASSAY_ENOMEM;
+    msg = &c->messages[c->n];
+    if (!(msg->topic = malloc(tl + 1)) || (keep && !(msg->payload = malloc(keep + 1)))) {
+        free(msg->topic);
+        msg->topic = NULL;
+        return ASSAY_ENOMEM;
+    }
+    memcpy(msg->topic, topic, tl);
+    msg->topic[tl] = '\0';
+    msg->topic_len = tl;
+    if (keep) {
+        memcpy(msg->payload, m->payload, keep);
+        msg->payload[keep] = '\0';
+    }
+    msg->len = keep;
+    msg->full_len = full;
+    msg->qos = m->qos;
+    msg->retained = m->retained != 0;
+    msg->dup = m->dup != 0;
+    msg->after_ms = after_ms;
+    c->n++;
+    c->bytes += keep;
+    return 0;
+}
+
+static void log_message(const struct mqttdrv_session *s, const struct mqttdrv_message *m)
+{
+    char topic[200];
+    mqttdrv_escape(m->topic, m->topic_len, topic, sizeof topic);
+    mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_RECV, "message", m->payload,
+                m->len > MQTTDRV_LOG_BYTES ? MQTTDRV_LOG_BYTES : m->len,
+                "PUBLISH topic=%s length=%zu qos=%d retained=%d after %lld ms", topic, m->full_len,
+                m->qos, m->retained, (long long)m->after_ms);
+}
+
+/* Pulls messages until a bound; fills c->stop. */
+static int collect(struct mqttdrv_session *s, struct mqttdrv_collect *c, size_t cap_n,
+                   size_t budget, assay_ms start, assay_ms until)
+{
+    for (;;) {
+        char *topic = NULL;
+        int tlen = 0, rc;
+        MQTTClient_message *m = NULL;
+        int64_t left = until - clock_now_ms();
+        if (c->n >= cap_n) {
+            c->stop = MQTTDRV_STOP_COUNT;
+            return 0;
+        }
+        if (c->bytes >= budget && c->n > 0) {
+            c->stop = MQTTDRV_STOP_BYTES;
+            return 0;
+        }
+        if (left <= 0) {
+            c->stop = MQTTDRV_STOP_TIME;
+            return 0;
+        }
+        rc = MQTTClient_receive(s->client, &topic, &tlen, &m, (unsigned long)left);
+        if (rc != MQTTCLIENT_SUCCESS && rc != MQTTCLIENT_TOPICNAME_TRUNCATED) {
+            s->connected = false;
+            c->stop = MQTTDRV_STOP_LOST;
+            mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_NOTE, "closed", NULL, 0,
+                        "connection lost while collecting: %s", MQTTClient_strerror(rc));
+            return 0;
+        }
+        if (!m)
+            continue; /* the wait ended without a message: the loop re-checks the time */
+        rc = keep_message(c, cap_n, budget, topic, tlen, m, clock_now_ms() - start);
+        MQTTClient_freeMessage(&m);
+        MQTTClient_free(topic);
+        if (rc)
+            return rc;
+        log_message(s, &c->messages[c->n - 1]);
+    }
+}
+
+int mqttdrv_subscribe(struct mqttdrv_session *s, const char *filter, int qos,
+                      const struct mqttdrv_limits *limits, struct mqttdrv_collect *out,
+                      struct assay_error *err)
+{
+    size_t cap_n = limits && limits->max_messages ? limits->max_messages : 100;
+    size_t budget = limits && limits->max_bytes ? limits->max_bytes : (1u << 20);
+    int ms = limits && limits->ms > 0 ? limits->ms : (s ? s->timeout_ms : 0);
+    char shown[160];
+    assay_ms start;
+    int rc;
+    memset(out, 0, sizeof *out);
+    out->suback_code = -1;
+    if (!s || !filter || !*filter || qos < 0 || qos > 2 || cap_n > MQTTDRV_MAX_MESSAGES ||
+        budget > MQTTDRV_MAX_BYTES)
+        return assay_fail(err, ASSAY_EINVAL, "mqtt: bad subscribe arguments");
+    if (!mqttdrv_session_connected(s))
+        return assay_fail(err, ASSAY_EINVAL, "mqtt: %s: the session is not connected", s->peer);
+    mqttdrv_escape(filter, strlen(filter), shown, sizeof shown);
+    mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "subscribe", NULL, 0,
+                "SUBSCRIBE filter=%s qos=%d (collect at most %zu messages, %zu bytes, %d ms)",
+                shown, qos, cap_n, budget, ms);
+    start = clock_now_ms();
+    rc = send_subscribe(s, filter, qos);
+    if (rc < 0) {
+        out->elapsed_ms = clock_now_ms() - start;
+        if (!MQTTClient_isConnected(s->client))
+            s->connected = false;
+        out->stop = MQTTDRV_STOP_LOST;
+        mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_NOTE, "error", NULL, 0, "no SUBACK: %s",
+                    MQTTClient_strerror(rc));
+        if (rc == MQTTCLIENT_BAD_UTF8_STRING)
+            return assay_fail(err, ASSAY_EINVAL, "mqtt: the filter is not valid UTF-8");
+        return 0;
+    }
+    out->suback_code = rc;
+    mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_RECV, "suback", NULL, 0,
+                "SUBACK code %d (0x%02x) after %lld ms", rc, (unsigned)rc,
+                (long long)(clock_now_ms() - start));
+    if (rc >= 0x80) {
+        out->stop = MQTTDRV_STOP_REFUSED;
+        out->elapsed_ms = clock_now_ms() - start;
+        return 0;
+    }
+    rc = collect(s, out, cap_n, budget, start, start + ms);
+    out->elapsed_ms = clock_now_ms() - start;
+    if (rc)
+        return assay_fail(err, ASSAY_ENOMEM, "mqtt: out of memory while collecting");
+    return 0;
+}

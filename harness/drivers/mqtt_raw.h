@@ -1,0 +1,189 @@
+/*
+ * mqtt_raw.h: MQTT 3.1.1 frames built by hand, a bounded parser for replies,
+ * and the raw TCP path for what paho cannot send (malformed frames) plus a
+ * CONNECT + PINGREQ liveness check.
+ *
+ * The frame builders and the parser (mqtt_frame.c) are pure: no I/O, no
+ * global state; the parser reads only within (buf, len) and is meant to be
+ * fuzzed. The raw operations (mqtt_raw.c) use drivers/rawtcp.h: the scope is
+ * checked before a socket exists, the whole exchange has one deadline
+ * (target->timeout_ms), every reply read is capped at MQTTRAW_REPLY_MAX bytes,
+ * and the exact bytes sent and received go to the transcript sink under
+ * protocol "mqtt". Plain TCP only: the raw path does not speak TLS.
+ */
+#ifndef ASSAY_DRIVERS_MQTT_RAW_H
+#define ASSAY_DRIVERS_MQTT_RAW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drivers/mqtt.h"
+
+#define MQTTRAW_MAX_REMAINING 268435455u /* the largest remaining length a varint holds */
+#define MQTTRAW_REPLY_MAX 4096           /* bytes kept from a reply */
+#define MQTTRAW_FIRST_MAX 32             /* first bytes of a reply packet kept in the parse */
+#define MQTTRAW_MAX_SUBACK 16
+#define MQTTRAW_DEFAULT_OVERSIZE (1u << 20)
+#define MQTTRAW_MAX_OVERSIZE (16u << 20)
+
+/* MQTT control packet types (the high nibble of the first byte). */
+enum mqttraw_type {
+    MQTTRAW_CONNECT = 1,
+    MQTTRAW_CONNACK = 2,
+    MQTTRAW_PUBLISH = 3,
+    MQTTRAW_PUBACK = 4,
+    MQTTRAW_SUBSCRIBE = 8,
+    MQTTRAW_SUBACK = 9,
+    MQTTRAW_PINGREQ = 12,
+    MQTTRAW_PINGRESP = 13,
+    MQTTRAW_DISCONNECT = 14
+};
+
+/* A frame on the heap. Release with mqttraw_frame_free(). */
+struct mqttraw_frame {
+    uint8_t *bytes;
+    size_t len;
+};
+
+void mqttraw_frame_free(struct mqttraw_frame *f);
+
+/* Writes the remaining-length varint of v into out; returns 1..4, or 0 if v >
+ * MQTTRAW_MAX_REMAINING. */
+size_t mqttraw_varint(uint32_t v, uint8_t out[4]);
+
+/* CONNECT (protocol level 4, clean session). username/password may be NULL.
+ * Returns 0, ASSAY_EINVAL (a field over 65535 bytes) or ASSAY_ENOMEM. */
+int mqttraw_connect_frame(struct mqttraw_frame *f, const char *client_id, const char *username,
+                          const char *password, uint16_t keepalive_s);
+
+/* PUBLISH with any topic bytes (no validation: that is the point). packet_id is
+ * used when qos > 0. Returns 0, ASSAY_EINVAL or ASSAY_ENOMEM. */
+int mqttraw_publish_frame(struct mqttraw_frame *f, const uint8_t *topic, size_t topic_len,
+                          const uint8_t *payload, size_t len, int qos, bool retain,
+                          uint16_t packet_id);
+
+/* SUBSCRIBE with one filter. Returns 0, ASSAY_EINVAL or ASSAY_ENOMEM. */
+int mqttraw_subscribe_frame(struct mqttraw_frame *f, uint16_t packet_id, const char *filter,
+                            int qos);
+
+/* PINGREQ (C0 00) and DISCONNECT (E0 00). Return 0 or ASSAY_ENOMEM. */
+int mqttraw_pingreq_frame(struct mqttraw_frame *f);
+int mqttraw_disconnect_frame(struct mqttraw_frame *f);
+
+/* The malformed frames the raw path knows, sent after an accepted CONNECT. */
+enum mqttraw_kind {
+    MQTTRAW_BAD_LENGTH = 0, /* PUBLISH whose remaining length has 5 continuation bytes */
+    MQTTRAW_BAD_UTF8_TOPIC, /* PUBLISH to a topic holding C0 AF (overlong) and FF */
+    MQTTRAW_WILDCARD_PLUS,  /* PUBLISH to "assay/+/probe" */
+    MQTTRAW_WILDCARD_HASH,  /* PUBLISH to "assay/#" */
+    MQTTRAW_OVERSIZE,       /* a well-formed PUBLISH with a large payload (size chosen) */
+    MQTTRAW_PING,           /* a PINGREQ: the well-formed control */
+    MQTTRAW_NKINDS
+};
+
+/* "bad-length", "bad-utf8-topic", "wildcard-plus", "wildcard-hash", "oversize", "ping". */
+const char *mqttraw_kind_name(enum mqttraw_kind k);
+
+/* The kind for a name, or -1. */
+int mqttraw_kind_from_name(const char *name);
+
+/* Builds the frame for a kind; `oversize` is the payload size for
+ * MQTTRAW_OVERSIZE (0: MQTTRAW_DEFAULT_OVERSIZE, at most MQTTRAW_MAX_OVERSIZE).
+ * Returns 0, ASSAY_EINVAL or ASSAY_ENOMEM. */
+int mqttraw_kind_frame(struct mqttraw_frame *f, enum mqttraw_kind k, size_t oversize);
+
+/* ---- the reply parser ---- */
+
+enum mqttraw_parse_status {
+    MQTTRAW_PARSE_OK = 0, /* a whole packet is in the buffer */
+    MQTTRAW_PARSE_SHORT,  /* the buffer ends before the packet does: read more */
+    MQTTRAW_PARSE_BAD     /* not MQTT: remaining length over 4 bytes, or type 0 */
+};
+
+struct mqttraw_packet {
+    int type;                         /* 1..15 (0 when the first byte is missing) */
+    int flags;                        /* the low nibble */
+    uint32_t remaining;               /* the declared remaining length */
+    size_t header_len;                /* 1 + varint bytes */
+    size_t total_len;                 /* header_len + remaining */
+    uint8_t first[MQTTRAW_FIRST_MAX]; /* the first bytes of the packet as received */
+    size_t nfirst;
+    /* Decoded when the status is MQTTRAW_PARSE_OK and the body is long enough: */
+    int connack_code;                     /* CONNACK: return code; else -1 */
+    bool session_present;                 /* CONNACK */
+    int packet_id;                        /* SUBACK, PUBACK: the packet identifier; else -1 */
+    int suback_codes[MQTTRAW_MAX_SUBACK]; /* SUBACK: return codes (first 16) */
+    size_t nsuback;
+};
+
+/* Parses the packet at the start of buf. Never reads beyond len (len may be 0).
+ * Returns an mqttraw_parse_status; `out` is always initialised. */
+int mqttraw_parse(const uint8_t *buf, size_t len, struct mqttraw_packet *out);
+
+/* "CONNACK", "PINGRESP", ..., "reserved". */
+const char *mqttraw_type_name(int type);
+
+/* ---- raw operations (I/O) ---- */
+
+struct mqttraw_preface {
+    bool connect;          /* send CONNECT and wait for CONNACK first */
+    const char *client_id; /* NULL: "assay-raw-<pid>" */
+    const char *username;  /* may be NULL */
+    const char *password;  /* may be NULL */
+};
+
+enum mqttraw_outcome {
+    MQTTRAW_REPLY = 0,   /* a reply packet arrived (reply, reply_bytes) */
+    MQTTRAW_CLOSED,      /* the peer closed the connection (FIN) without a reply */
+    MQTTRAW_RESET,       /* the peer reset the connection */
+    MQTTRAW_SILENT,      /* nothing before the deadline */
+    MQTTRAW_UNREACHABLE, /* TCP connect failed (refused, unreachable, timed out) */
+    MQTTRAW_NOT_ACCEPTED /* the preface CONNECT got no CONNACK 0: the frame was not sent */
+};
+
+struct mqttraw_result {
+    enum mqttraw_outcome outcome;
+    int connack_code;  /* the preface's CONNACK code, -1 when none */
+    bool sent;         /* the frame was written completely */
+    size_t bytes_sent; /* of the frame */
+    struct mqttraw_packet reply;
+    bool reply_malformed; /* the bytes did not parse as MQTT */
+    uint8_t reply_bytes[MQTTRAW_REPLY_MAX];
+    size_t nreply;
+    int64_t elapsed_ms; /* whole exchange */
+    int64_t reply_ms;   /* from the end of the send to the reply, close or reset; -1 on silence */
+};
+
+/* "reply", "closed", "reset", "silent", "unreachable", "not accepted". */
+const char *mqttraw_outcome_name(enum mqttraw_outcome o);
+
+/*
+ * Connects over TCP, optionally does the CONNECT preface, sends `len` bytes
+ * exactly and reads the first reply packet (or close, reset, silence). Then
+ * closes. Returns 0 with `r` filled (device behaviour is data), ASSAY_ESCOPE,
+ * ASSAY_EINVAL or ASSAY_ENOMEM. Blocks until target->timeout_ms at most.
+ */
+int mqttraw_exchange(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
+                     const uint8_t *bytes, size_t len, struct mqttraw_result *r,
+                     struct assay_error *err);
+
+/* Builds the frame for `kind` and calls mqttraw_exchange with a CONNECT preface. */
+int mqttraw_send_kind(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
+                      enum mqttraw_kind kind, size_t oversize, struct mqttraw_result *r,
+                      struct assay_error *err);
+
+struct mqttraw_alive {
+    bool alive;                   /* the device answered at MQTT level (any CONNACK, or PINGRESP) */
+    int connack_code;             /* -1 when none */
+    bool pingresp;                /* PINGRESP arrived after an accepted CONNECT */
+    int64_t rtt_ms;               /* PINGREQ to PINGRESP, or CONNECT to CONNACK when refused; -1 */
+    enum mqttraw_outcome outcome; /* of the last step */
+};
+
+/* CONNECT, then PINGREQ expecting PINGRESP, within target->timeout_ms.
+ * Returns 0 with `a` filled, ASSAY_ESCOPE, ASSAY_EINVAL or ASSAY_ENOMEM. */
+int mqttraw_alive(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
+                  struct mqttraw_alive *a, struct assay_error *err);
+
+#endif
