@@ -36,6 +36,7 @@ struct job {
     char *buf;
     size_t len;
     assay_ms device_deadline, tc_deadline;
+    assay_ms started_ms, finished_ms; /* wall time spent on the device */
     int restarts;
     bool running, done;
 };
@@ -50,6 +51,9 @@ struct supervisor {
     unsigned allowed;
     json_t *model_obs; /* {tc index: [{device, observations}]} */
     size_t finished_devices;
+    size_t tc_done, failures; /* for the progress line */
+    assay_ms t0;
+    bool tty;         /* progress as one line rewritten in place */
     long abort_after; /* ASSAY_TEST_ABORT_AFTER, 0 = never */
     long lines;       /* journal lines written by this process */
 };
@@ -81,6 +85,27 @@ static const struct device *dev_of(struct supervisor *s, const struct job *j)
     return &s->plan->bench.devices[j->device];
 }
 
+static void hms(int64_t ms, char *buf, size_t size)
+{
+    int64_t t = ms / 1000;
+    snprintf(buf, size, "%02lld:%02lld:%02lld", (long long)(t / 3600), (long long)(t / 60 % 60),
+             (long long)(t % 60));
+}
+
+/* The TTY progress line: devices and test cases done, failures, elapsed, time left. */
+static void progress_line(struct supervisor *s)
+{
+    size_t total = s->ntc * s->plan->bench.ndevices;
+    int64_t elapsed = clock_now_ms() - s->t0;
+    char e[32], left[32] = "--:--:--";
+    hms(elapsed, e, sizeof(e));
+    if (s->tc_done > 0 && s->tc_done < total)
+        hms(elapsed * (int64_t)(total - s->tc_done) / (int64_t)s->tc_done, left, sizeof(left));
+    fprintf(stderr,
+            "\r\033[Kdevices %zu/%zu  test cases %zu/%zu  failures %zu  elapsed %s  left %s",
+            s->finished_devices, s->plan->bench.ndevices, s->tc_done, total, s->failures, e, left);
+}
+
 /* Appends a journal line; the test hook may end the process right after it. */
 static void journal(struct supervisor *s, json_t *line)
 {
@@ -99,6 +124,11 @@ static void finish_testcase(struct supervisor *s, struct job *j, size_t tc_index
     const struct device *d = dev_of(s, j);
     journal(s, json_pack("{s:s, s:s, s:I, s:O}", "type", "testcase", "device", d->id, "index",
                          (json_int_t)tc_index, "testcase", tc));
+    s->tc_done++;
+    if (!strcmp(json_string_value(json_object_get(tc, "verdict")), "FAIL"))
+        s->failures++;
+    if (s->tty && s->o->progress)
+        progress_line(s);
     if (record_add_testcase(s->rec, d->id, tc, &err))
         fprintf(stderr, "assay run: %s\n", err.msg);
     if (tc_index + 1 > j->next)
@@ -287,13 +317,47 @@ static void check_deadlines(struct supervisor *s, struct job *j)
     reap(s, j, why);
 }
 
-static void progress(struct supervisor *s, const struct job *j)
+/* A device is done: a line of its own when not on a TTY. */
+static void progress(struct supervisor *s, struct job *j)
 {
     char now[CLOCK_UTC_MAX];
+    j->finished_ms = clock_now_ms();
+    s->finished_devices++;
     if (!s->o->progress)
         return;
-    fprintf(stderr, "%s  %zu/%zu devices  %s done\n", clock_utc_now(now), ++s->finished_devices,
-            s->plan->bench.ndevices, dev_of(s, j)->id);
+    if (s->tty)
+        progress_line(s);
+    else
+        fprintf(stderr, "%s  %zu/%zu devices  %s done\n", clock_utc_now(now), s->finished_devices,
+                s->plan->bench.ndevices, dev_of(s, j)->id);
+}
+
+/* The slowest devices, for the end of the run (longest first, at most three). */
+static void slowest(struct supervisor *s, struct job *jobs, size_t n)
+{
+    if (!s->o->progress)
+        return;
+    if (s->tty)
+        fprintf(stderr, "\n");
+    struct job *taken[3] = {NULL, NULL, NULL};
+    for (int rank = 0; rank < 3; rank++) {
+        struct job *best = NULL;
+        for (size_t i = 0; i < n; i++) {
+            struct job *j = &jobs[i];
+            if (!j->finished_ms || !j->started_ms || j == taken[0] || j == taken[1])
+                continue;
+            if (!best || j->finished_ms - j->started_ms > best->finished_ms - best->started_ms)
+                best = j;
+        }
+        if (!best)
+            break;
+        if (rank == 0)
+            fprintf(stderr, "slowest devices:");
+        fprintf(stderr, " %s %.1f s", dev_of(s, best)->id,
+                (double)(best->finished_ms - best->started_ms) / 1000.0);
+        taken[rank] = best;
+    }
+    fprintf(stderr, "\n");
 }
 
 static void supervise(struct supervisor *s, struct job *jobs, size_t n)
@@ -311,6 +375,7 @@ static void supervise(struct supervisor *s, struct job *jobs, size_t n)
                 progress(s, j);
                 continue;
             }
+            j->started_ms = clock_now_ms();
             j->device_deadline =
                 clock_deadline((int64_t)s->plan->bench.defaults.device_timeout_s * 1000);
             if (start_worker(s, j) == 0)
@@ -599,9 +664,12 @@ int run_execute(const struct plan *plan, const struct run_options *o, struct run
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     stop_requested = 0;
+    s.t0 = clock_now_ms();
+    s.tty = isatty(STDERR_FILENO) == 1;
     supervise(&s, jobs, ndev);
     if (!stop_requested)
         judge_models(&s);
+    slowest(&s, jobs, ndev);
     out->interrupted = stop_requested != 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
