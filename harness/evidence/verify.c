@@ -212,6 +212,8 @@ int verify_archive(const char *path, const struct verify_options *opt, struct ve
         char run[PATH_MAX];
         if (snprintf(run, sizeof(run), "%s/%s", tmp, top) >= (int)sizeof(run))
             problem(rep, "archive: the top directory's name is too long");
+        else if (lstat(run, &st) != 0 || !S_ISDIR(st.st_mode))
+            problem(rep, "archive: its top entry '%s' is not a directory", top);
         else
             rc = verify_dir(run, opt, rep, err);
     }

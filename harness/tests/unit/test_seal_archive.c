@@ -200,6 +200,27 @@ static void test_tampered_archive(void **state)
     assert_int_equal(rep.nproblems, 1);
     assert_string_equal(rep.problems[0], "modified: devices/dev-a/transcript.jsonl");
     verify_report_release(&rep);
+    /* An archive whose only entry is a file is a failed check too. */
+    char one[PATH_MAX + 16];
+    snprintf(one, sizeof(one), "%s/one.tar.gz", f->base);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_add_filter_gzip(a);
+    assert_int_equal(archive_write_open_filename(a, one), ARCHIVE_OK);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, "run.json");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, 3);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    archive_write_data(a, "{}\n", 3);
+    archive_entry_free(e);
+    archive_write_close(a);
+    archive_write_free(a);
+    verify_tgz(f, one, &rep);
+    assert_int_equal(rep.nproblems, 1);
+    assert_string_equal(rep.problems[0], "archive: its top entry 'run.json' is not a directory");
+    verify_report_release(&rep);
     /* A truncated archive is a failed check, not a crash. */
     assert_int_equal(truncate(f->tgz, 100), 0);
     verify_tgz(f, f->tgz, &rep);
