@@ -154,7 +154,8 @@ static void provenance(struct html_ctx *c)
     fputs("<table class=\"prov\"><caption>Provenance</caption><tbody>\n", c->out);
     prov_row(c, "Run", html_str(rec, "id"));
     prov_row(c, "Record kind", html_str(rec, "kind"));
-    prov_row(c, "Source run", html_str(rec, "source_run"));
+    if (*html_str(rec, "source_run"))
+        prov_row(c, "Source run", html_str(rec, "source_run"));
     prov_row(c, "Bench", html_str(b, "name"));
     prov_row(c, "Bench file", html_str(b, "path"));
     prov_row(c, "Laboratory", html_str(b, "lab"));

@@ -123,7 +123,17 @@ static void tc_row(struct html_ctx *c, const char *label, const json_t *v)
     if (!v || json_is_null(v))
         return;
     fprintf(c->out, "<tr><th scope=\"row\">%s</th><td>", label);
-    html_json(c, v, HTML_ESCAPE_MAX);
+    if (json_is_array(v)) {
+        size_t k;
+        json_t *x;
+        json_array_foreach(v, k, x)
+        {
+            fputs(k ? ", " : "", c->out);
+            html_json(c, x, 400);
+        }
+    } else {
+        html_json(c, v, HTML_ESCAPE_MAX);
+    }
     fputs("</td></tr>\n", c->out);
 }
 
