@@ -336,6 +336,63 @@ static void test_seal_refuses_special_files(void **state)
     assert_int_equal(seal_run(f->run, kpath, NULL, &err), 0);
 }
 
+static void test_signature_file_rejects(void **state)
+{
+    struct fx *f = *state;
+    size_t len;
+    char *good = tu_read_rel(f->run, MANIFEST_SIG_NAME, &len);
+    struct sign_sig sig;
+    struct assay_error err = {0};
+    assert_int_equal(sign_parse(good, len, &sig, &err), 0);
+    assert_string_equal(sig.fpr, f->fpr);
+    const struct {
+        const char *from, *to, *msg;
+    } bad[] = {
+        {"assay-signature: 1", "assay-signature: 2", "line 1:"},
+        {"algorithm: ed25519", "algorithm: rsa", "line 2:"},
+        {"key: ", "key: X", "line 3:"},
+        {"\nsignature: ", "\nsignature: !", "line 4:"},
+        {"==\n", "=\n", "line 4:"},
+        {"==\n", "==\nextra\n", "line 5:"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tu_write(f->run, MANIFEST_SIG_NAME, good);
+        tu_replace(f->run, MANIFEST_SIG_NAME, bad[i].from, bad[i].to);
+        char *text = tu_read_rel(f->run, MANIFEST_SIG_NAME, &len);
+        assert_int_equal(sign_parse(text, len, &sig, &err), ASSAY_EINVAL);
+        if (strncmp(err.msg, bad[i].msg, strlen(bad[i].msg)))
+            fail_msg("case %zu: got \"%s\"", i, err.msg);
+        free(text);
+        struct verify_report rep;
+        verify(f, false, &rep);
+        expect(&rep, 1, "signature: MANIFEST.sig line");
+        verify_report_release(&rep);
+    }
+    free(good);
+}
+
+static void test_trust_file_rejects(void **state)
+{
+    struct fx *f = *state;
+    struct sign_keyring ring = {0};
+    struct assay_error err = {0};
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/trust", f->base);
+    tu_write(f->base, "trust",
+             "# keys\n-----BEGIN PUBLIC KEY-----\nnot base64\n"
+             "-----END PUBLIC KEY-----\n");
+    assert_int_equal(sign_keyring_add_trust(&ring, path, &err), ASSAY_EINVAL);
+    assert_non_null(strstr(err.msg, "trust:2: not a PEM public key"));
+    tu_write(f->base, "trust", "lab.pub\n-----BEGIN PUBLIC KEY-----\n");
+    assert_int_equal(sign_keyring_add_trust(&ring, path, &err), ASSAY_EINVAL);
+    assert_non_null(strstr(err.msg, "trust:2: a public key without its END line"));
+    /* a private key is not a public key */
+    tu_write(f->base, "trust", "lab.key\n");
+    assert_int_equal(sign_keyring_add_trust(&ring, path, &err), ASSAY_EINVAL);
+    assert_non_null(strstr(err.msg, "trust:1:"));
+    sign_keyring_release(&ring);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +407,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signed_run_without_keys, setup, teardown),
         cmocka_unit_test(test_manifest_parse_rejects),
         cmocka_unit_test_setup_teardown(test_seal_refuses_special_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signature_file_rejects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trust_file_rejects, setup, teardown),
     };
     return cmocka_run_group_tests_name("seal", tests, NULL, NULL);
 }
