@@ -1,7 +1,9 @@
 /* html.c: report.html: document, provenance header, counts and verdict matrix (see html.h). */
 #include "html.h"
 
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "html_escape.h"
 #include "html_internal.h"
@@ -148,6 +150,13 @@ static void list_row(struct html_ctx *c, const char *label, const json_t *arr)
     fputs(json_array_size(arr) ? "</td></tr>\n" : "\u2014</td></tr>\n", c->out);
 }
 
+static bool has_file(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    return (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path) &&
+           access(path, F_OK) == 0;
+}
+
 static void provenance(struct html_ctx *c)
 {
     const json_t *rec = c->rec, *b = json_object_get(rec, "bench");
@@ -186,6 +195,8 @@ static void provenance(struct html_ctx *c)
     if (json_is_object(sig)) {
         const char *st = html_str(sig, "status");
         prov_row(c, "Signature", *st ? st : "signed");
+    } else if (c->run_dir && has_file(c->run_dir, "MANIFEST.sig")) {
+        prov_row(c, "Signature", "MANIFEST.sig present: check it with assay verify");
     } else {
         prov_row(c, "Signature", "not signed");
     }
