@@ -57,3 +57,9 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
     target_compile_options(fuzz_linkformat PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(fuzz_linkformat PRIVATE -fsanitize=fuzzer,address,undefined)
 endif()
+
+# Calibration: every CoAP device of the demo bench gets its verdicts in
+# fixtures/expected/demo.yaml (test_e2e_demo is defined in harness/tests).
+add_test(NAME e2e_demo_coap
+    COMMAND test_e2e_demo --devices coap- -p etsi-en-303-645 -p uk-psti)
+set_tests_properties(e2e_demo_coap PROPERTIES TIMEOUT 300)
