@@ -63,3 +63,13 @@ endif()
 add_test(NAME e2e_demo_coap
     COMMAND test_e2e_demo --devices coap- -p etsi-en-303-645 -p uk-psti)
 set_tests_properties(e2e_demo_coap PROPERTIES TIMEOUT 300)
+
+# The CoAP test cases' judges against observations written by hand: every
+# verdict each judge can give, including FAILs no demo personality shows.
+find_program(ASSAY_LUA54 NAMES lua5.4 lua54)
+if(ASSAY_LUA54)
+    add_test(NAME coap_testcase_judges
+        COMMAND ${ASSAY_LUA54} ${CMAKE_SOURCE_DIR}/profiles/testcases/coap/tests/judges.lua
+                ${CMAKE_SOURCE_DIR}/profiles)
+    set_tests_properties(coap_testcase_judges PROPERTIES TIMEOUT 30)
+endif()

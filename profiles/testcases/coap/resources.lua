@@ -114,8 +114,8 @@ testcase {
       names[#names + 1] = p
     end
     table.sort(names)
-    return PASS("/.well-known/core lists only declared resources (%s)%s; %d common maintenance "
-      .. "paths are absent", table.concat(names, ", "), obs.dtls and ", with and without DTLS" or "",
-      misses)
+    return PASS("/.well-known/core lists only declared resources (%s)%s; of %d common maintenance "
+      .. "paths, %d are absent", table.concat(names, ", "),
+      obs.dtls and ", with and without DTLS" or "", #obs.guesses, misses)
   end,
 }
