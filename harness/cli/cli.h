@@ -45,6 +45,22 @@ int cli_load_catalogue(const char *root, struct catalogue *cat);
 /* Prints "assay <cmd>: <message>" to stderr and returns ASSAY_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* --sign KEY and --passphrase-env VAR (the passphrase itself never on argv). */
+struct cli_signing {
+    const char *key;            /* private key file, or NULL: unsigned */
+    const char *passphrase_env; /* environment variable holding its passphrase, or NULL */
+};
+
+/* Loads the signing key once before any work, so a wrong passphrase is found
+ * before a night's run rather than after it. 0 or ASSAY_EXIT_USAGE (said on stderr). */
+int cli_check_signing(const struct cli_signing *sign);
+
+/* After a run, rescore or review: writes report.html, junit.xml and verdicts.csv
+ * into dir, then seals it (MANIFEST.sha256, MANIFEST.sig when signing, dir.tar.gz)
+ * and prints where everything is. Returns 0, or 1 when something failed (said on stderr). */
+int cli_finish(const json_t *rec, const char *dir, const struct catalogue *cat,
+               const struct cli_signing *sign);
+
 /* True when stdout is a terminal (colour allowed). */
 bool cli_stdout_is_tty(void);
 

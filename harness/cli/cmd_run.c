@@ -29,7 +29,9 @@ static void help(void)
            "      --resume RUN_DIR     complete an interrupted run: finished test cases are\n"
            "                           kept, the rest run (the bench and profiles are the\n"
            "                           run's own; give no BENCH.yaml)\n"
-           "      --sign KEY           sign the sealed run (not in this version)\n"
+           "      --sign KEY           sign the sealed run with this private key\n"
+           "                           (assay keygen makes one)\n"
+           "      --passphrase-env VAR the key's passphrase is in environment variable VAR\n"
            "  -h, --help               this text\n\n%s",
            cli_exit_codes);
 }
@@ -94,7 +96,7 @@ static int invocation_apply(const json_t *inv, const char **bench, struct plan_o
 
 int cmd_run(int argc, char **argv)
 {
-    enum { OPT_ALLOW = 256, OPT_PATH, OPT_RESUME, OPT_SIGN };
+    enum { OPT_ALLOW = 256, OPT_PATH, OPT_RESUME, OPT_SIGN, OPT_PASS };
     static const struct option opts[] = {
         {"profile", required_argument, NULL, 'p'},
         {"jobs", required_argument, NULL, 'j'},
@@ -103,11 +105,13 @@ int cmd_run(int argc, char **argv)
         {"profile-path", required_argument, NULL, OPT_PATH},
         {"resume", required_argument, NULL, OPT_RESUME},
         {"sign", required_argument, NULL, OPT_SIGN},
+        {"passphrase-env", required_argument, NULL, OPT_PASS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct plan_options po = {0};
     struct run_options ro = {.out_dir = "results", .jobs = 0};
+    struct cli_signing sign = {NULL, NULL};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:j:o:h", opts, NULL)) != -1) {
@@ -127,13 +131,14 @@ int cmd_run(int argc, char **argv)
             break;
         case OPT_PATH: po.profile_root = optarg; break;
         case OPT_RESUME: ro.resume_dir = optarg; break;
-        case OPT_SIGN:
-            fprintf(stderr, "assay run: --sign is not available in this version of assay\n");
-            return ASSAY_EXIT_USAGE;
+        case OPT_SIGN: sign.key = optarg; break;
+        case OPT_PASS: sign.passphrase_env = optarg; break;
         case 'h': help(); return ASSAY_EXIT_OK;
         default: return cli_usage_error("run", "unknown option");
         }
     }
+    if (cli_check_signing(&sign))
+        return ASSAY_EXIT_USAGE;
     json_t *inv = NULL;
     const char *bench_path = optind == argc - 1 ? argv[optind] : NULL;
     if (ro.resume_dir) {
@@ -194,7 +199,10 @@ int cmd_run(int argc, char **argv)
         report_text(res.record, stdout, cli_stdout_is_tty());
         printf("\nRun directory: %s\n  record   %s/run.json\n  journal  %s/journal.jsonl\n",
                res.dir, res.dir, res.dir);
+        if (!res.interrupted && cli_finish(res.record, res.dir, &plan.catalogue, &sign))
+            rc = rc ? rc : ASSAY_EIO;
         code = res.interrupted ? ASSAY_EXIT_INTERRUPTED
+               : rc            ? ASSAY_EXIT_UNDECIDED
                                : (int)json_integer_value(json_object_get(res.record, "exit_code"));
     }
     json_decref(res.record);

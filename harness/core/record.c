@@ -51,6 +51,18 @@ static json_t *device_entry(const struct device *d)
         roles, json_pack("{s:s, s:O}", "role", role, "origin", json_object_get(c, "origin")));
     json_object_set_new(e, "credentials", roles);
     json_object_set_new(e, "allowed", allowed_list(d->allow));
+    if (d->dossier && d->dossier->json) {
+        /* What a reader of the report needs of the dossier; the whole file is hashed
+         * into the evidence by the bench's path. */
+        const json_t *dj = d->dossier->json;
+        json_t *sum = json_pack("{s:s}", "file", d->dossier->path);
+        static const char *const dkeys[] = {"product_name", "manufacturer",
+                                            "statement_of_compliance", "ics"};
+        for (size_t i = 0; i < sizeof(dkeys) / sizeof(dkeys[0]); i++)
+            if (json_object_get(dj, dkeys[i]))
+                json_object_set(sum, dkeys[i], json_object_get(dj, dkeys[i]));
+        json_object_set_new(e, "dossier", sum);
+    }
     json_object_set_new(e, "testcases", json_array());
     json_object_set_new(e, "obligations", json_array());
     return e;

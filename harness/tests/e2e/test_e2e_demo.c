@@ -141,7 +141,7 @@ static void test_demo_bench(void **state)
     struct dirent *e;
     path[0] = 0;
     while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.')
+        if (e->d_name[0] != '.' && e->d_type == DT_DIR)
             snprintf(path, sizeof(path), "%s/%s/run.json", out_dir, e->d_name);
     if (d)
         closedir(d);

@@ -46,7 +46,7 @@ static void find_run(const char *out, char *dir, size_t size)
     int n = 0;
     assert_non_null(d);
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.') {
+        if (e->d_name[0] != '.' && e->d_type == DT_DIR) {
             snprintf(dir, size, "%s/%s", out, e->d_name);
             n++;
         }
@@ -66,6 +66,7 @@ static void normalise(json_t *rec)
     json_t *dev, *tc;
     json_array_foreach(json_object_get(rec, "devices"), i, dev)
     {
+        json_object_del(json_object_get(dev, "dossier"), "file");
         json_array_foreach(json_object_get(dev, "testcases"), k, tc)
         {
             json_object_del(tc, "started");
