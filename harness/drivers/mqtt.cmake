@@ -16,9 +16,9 @@ target_include_directories(assay_drv_mqtt PUBLIC ${ASSAY_MQTT_HARNESS})
 target_link_libraries(assay_drv_mqtt PUBLIC assay_core assay_drv_rawtcp
     eclipse-paho-mqtt-c::paho-mqtt3cs PkgConfig::CRYPTO)
 
-#add_library(assay_bind_mqtt STATIC ${ASSAY_MQTT_HARNESS}/lua/bind_mqtt.c)
-#
-#target_link_libraries(assay_bind_mqtt PUBLIC assay_drv_mqtt PkgConfig::LUA)
+add_library(assay_bind_mqtt STATIC ${ASSAY_MQTT_HARNESS}/lua/bind_mqtt.c)
+assay_target_defaults(assay_bind_mqtt)
+target_link_libraries(assay_bind_mqtt PUBLIC assay_drv_mqtt PkgConfig::LUA)
 
 # Unit tests. The test broker (a real mosquitto on a free port, with certs
 # made by the openssl command line) is shared.
@@ -34,5 +34,5 @@ assay_add_unit_test(NAME test_mqtt_raw SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_raw.
     LIBS assay_drv_mqtt assay_test_mqtt_broker)
 assay_add_unit_test(NAME test_tlsprobe SOURCES ${ASSAY_MQTT_UNIT}/test_tlsprobe.c
     LIBS assay_drv_mqtt assay_test_mqtt_broker)
-#assay_add_unit_test(NAME test_mqtt_bind SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_bind.c
-#    LIBS assay_bind_mqtt assay_test_mqtt_broker)
+assay_add_unit_test(NAME test_mqtt_bind SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_bind.c
+    LIBS assay_bind_mqtt assay_test_mqtt_broker)
