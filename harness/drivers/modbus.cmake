@@ -41,3 +41,7 @@ assay_add_unit_test(NAME test_modbus_bind SOURCES ${ASSAY_UNIT_DIR}/test_modbus_
 add_test(NAME e2e_demo_modbus COMMAND test_e2e_demo --devices modbus- -p etsi-en-303-645
     -p uk-psti)
 set_tests_properties(e2e_demo_modbus PROPERTIES TIMEOUT 300)
+
+# The judges of profiles/testcases/modbus on crafted observations (every verdict they can give).
+assay_add_unit_test(NAME test_modbus_testcases SOURCES ${ASSAY_UNIT_DIR}/test_modbus_testcases.c
+    LIBS assay_lua)
