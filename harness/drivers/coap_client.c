@@ -321,6 +321,27 @@ static int on_event(coap_session_t *session, const coap_event_t event)
 
 /* ---- connections ---- */
 
+static coap_context_t *new_context(void)
+{
+    coap_context_t *ctx = coap_new_context(NULL);
+    if (ctx) {
+        coap_register_response_handler(ctx, on_response);
+        coap_register_nack_handler(ctx, on_nack);
+        coap_register_event_handler(ctx, on_event);
+    }
+    return ctx;
+}
+
+/* The process's context for UDP sessions, created on first use and kept for
+ * the life of the process (one operation at a time per process, coap.h). */
+static coap_context_t *shared_udp_context(void)
+{
+    static coap_context_t *udp_ctx;
+    if (!udp_ctx)
+        udp_ctx = new_context();
+    return udp_ctx;
+}
+
 int coapdrv_conn_open(struct coapdrv_conn *c, const struct coapdrv_target *t,
                       const struct coapdrv_psk *psk, struct assay_error *err)
 {
@@ -339,12 +360,10 @@ int coapdrv_conn_open(struct coapdrv_conn *c, const struct coapdrv_target *t,
     coap_address_init(&dst);
     dst.size = c->addr.len;
     memcpy(&dst.addr, &c->addr.ss, c->addr.len);
-    c->ctx = coap_new_context(NULL);
+    c->ctx = psk ? new_context() : shared_udp_context();
+    c->shared_ctx = !psk;
     if (!c->ctx)
         return assay_fail(err, ASSAY_ENOMEM, "coap: cannot create a libcoap context");
-    coap_register_response_handler(c->ctx, on_response);
-    coap_register_nack_handler(c->ctx, on_nack);
-    coap_register_event_handler(c->ctx, on_event);
     if (psk) {
         memset(&setup, 0, sizeof setup);
         setup.version = COAP_DTLS_CPSK_SETUP_VERSION;
@@ -375,7 +394,7 @@ void coapdrv_conn_close(struct coapdrv_conn *c)
         coap_session_set_app_data(c->session, NULL);
         coap_session_release(c->session);
     }
-    if (c->ctx)
+    if (c->ctx && !c->shared_ctx)
         coap_free_context(c->ctx);
     c->session = NULL;
     c->ctx = NULL;

@@ -25,9 +25,13 @@ struct coapdrv_addr {
 int coapdrv_check_target(const struct coapdrv_target *t, struct coapdrv_addr *a,
                          struct assay_error *err);
 
-/* One libcoap context and session, the session's app data. */
+/* One libcoap context and session, the session's app data. NoSec (UDP)
+ * sessions share one context per process (creating a context costs about
+ * 1 ms, mostly OpenSSL set-up, ten times a request on loopback); DTLS
+ * sessions get a context of their own. */
 struct coapdrv_conn {
     coap_context_t *ctx;
+    bool shared_ctx; /* ctx is the process's UDP context: not freed on close */
     coap_session_t *session;
     struct coapdrv_addr addr;
     const struct coapdrv_target *t;
@@ -36,8 +40,9 @@ struct coapdrv_conn {
     int nack;                  /* 0, or the last coap_nack_reason_t + 1 */
 };
 
-/* Opens a context and a UDP (psk == NULL) or DTLS-PSK session with shortened
- * retransmission. Returns 0, or a negative assay_rc with nothing left open. */
+/* Opens a UDP (psk == NULL, on the shared context) or DTLS-PSK session (on a
+ * context of its own) with shortened retransmission. Returns 0, or a negative assay_rc with nothing
+ * left open. */
 int coapdrv_conn_open(struct coapdrv_conn *c, const struct coapdrv_target *t,
                       const struct coapdrv_psk *psk, struct assay_error *err);
 void coapdrv_conn_close(struct coapdrv_conn *c);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "drivers/coap.h"
@@ -222,6 +223,61 @@ static void test_silence_within_deadline(void **state)
     assert_true(took <= 400 + 150);
     coapdrv_response_release(&r);
     close(fd);
+}
+
+/* Datagrams waiting on fd, read without blocking. */
+static int drain(int fd)
+{
+    uint8_t buf[1500];
+    int n = 0;
+    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
+        n++;
+    return n;
+}
+
+/* NoSec requests share one libcoap context per process: a request that ended in
+ * silence leaves no retransmission behind, and later requests are unaffected. */
+static void test_shared_context_sequence(void **state)
+{
+    struct coapdrv_response r;
+    uint16_t port;
+    int fd = test_coap_silent_socket(&port);
+    struct coapdrv_target silent = target(port, 300);
+    struct coapdrv_request q = {.method = COAPDRV_GET, .path = "/hello"};
+    struct assay_error err = {0};
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(coapdrv_request(&silent, &q, &r, &err), 0);
+    assert_int_equal(r.outcome, COAPDRV_SILENCE);
+    coapdrv_response_release(&r);
+    assert_true(drain(fd) >= 1);
+
+    assay_ms start = clock_now_ms();
+    int n = 0;
+    while (clock_now_ms() - start < 700 || n < 50) {
+        struct capture cap = {0};
+        struct transcript_sink sink = {capture_write, &cap};
+        struct coapdrv_target t = target(server.udp_port, 2000);
+        t.sink = &sink;
+        assert_int_equal(coapdrv_request(&t, &q, &r, &err), 0);
+        assert_int_equal(r.outcome, COAPDRV_RESPONSE);
+        assert_string_equal((const char *)r.payload, "hello world");
+        assert_int_equal(cap.sends, 1);
+        assert_int_equal(cap.recvs, 1);
+        coapdrv_response_release(&r);
+        n++;
+    }
+    /* the silent peer's session was released: nothing more was sent to it */
+    assert_int_equal(drain(fd), 0);
+    close(fd);
+
+    struct coapdrv_target closed = target(test_coap_closed_port(), 2000);
+    assert_int_equal(coapdrv_request(&closed, &q, &r, &err), 0);
+    assert_int_equal(r.outcome, COAPDRV_UNREACHABLE);
+    coapdrv_response_release(&r);
+    request(COAPDRV_GET, "/hello", NULL, &r);
+    assert_int_equal(r.outcome, COAPDRV_RESPONSE);
+    coapdrv_response_release(&r);
 }
 
 static void test_unreachable_and_scope(void **state)
@@ -447,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_block1_put),
         cmocka_unit_test(test_silence_within_deadline),
         cmocka_unit_test(test_unreachable_and_scope),
+        cmocka_unit_test(test_shared_context_sequence),
         cmocka_unit_test(test_dtls_psk),
         cmocka_unit_test(test_dtls_silent_and_closed),
         cmocka_unit_test(test_raw_build_and_decode),
