@@ -6,9 +6,11 @@
 #include "lua/binding.h"
 #include "lua/bind_coap.h"
 #include "lua/bind_modbus.h"
+#include "lua/bind_mqtt.h"
 
 const struct binding assay_bindings[] = {
     {"coap", bind_coap_push},
     {"modbus", bind_modbus_push},
+    {"mqtt", bind_mqtt_push},
     {NULL, NULL},
 };
