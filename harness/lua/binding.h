@@ -31,8 +31,9 @@ struct binding_env {
     int timeout_ms;                     /* deadline for one network operation */
     int pause_ms;                       /* pause between requests to one device */
     int max_connections;                /* simultaneous connections to one device */
-    const char *dossier_dir;  /* may be NULL: directory of the device's dossier (published files) */
-    const char *evidence_dir; /* may be NULL: where fetched documents are kept (devices/<id>/documents) */
+    const char *dossier_dir; /* may be NULL: directory of the device's dossier (published files) */
+    const char
+        *evidence_dir; /* may be NULL: where fetched documents are kept (devices/<id>/documents) */
 };
 
 /* Pushes a new table of functions for one protocol; returns nothing, leaves 1 value. */
