@@ -7,10 +7,12 @@
 #include "lua/bind_coap.h"
 #include "lua/bind_modbus.h"
 #include "lua/bind_mqtt.h"
+#include "lua/bind_surface.h"
 
 const struct binding assay_bindings[] = {
     {"coap", bind_coap_push},
     {"modbus", bind_modbus_push},
     {"mqtt", bind_mqtt_push},
+    {"surface", bind_surface_push},
     {NULL, NULL},
 };
