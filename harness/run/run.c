@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -589,10 +590,28 @@ static json_t *allowed_json(unsigned bits)
     return allowed;
 }
 
+/* What the run cost this machine: the supervisor's own peak memory, the largest
+ * child's (a worker, a judge), and CPU time; for capacity planning and bench-scale. */
+static json_t *resources(const struct supervisor *s)
+{
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    double cpu = (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+                          kids.ru_stime.tv_sec) +
+                 (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+                          kids.ru_stime.tv_usec) /
+                     1e6;
+    return json_pack("{s:I, s:I, s:f, s:I}", "supervisor_max_rss_kb", (json_int_t)self.ru_maxrss,
+                     "largest_child_max_rss_kb", (json_int_t)kids.ru_maxrss, "cpu_s", cpu,
+                     "wall_ms", (json_int_t)(clock_now_ms() - s->t0));
+}
+
 /* Roll-up, run-end line and run.json. */
 static int finish_run(struct supervisor *s, struct assay_error *err)
 {
     char now[CLOCK_UTC_MAX], path[4200];
+    json_object_set_new(s->rec, "resources", resources(s));
     entry_sort(s->plan, s->rec);
     json_t *obls = plan_profiles_obligations(s->plan->profiles);
     record_rollup(s->rec, obls, &s->plan->catalogue);

@@ -58,7 +58,8 @@ static void find_run(const char *out, char *dir, size_t size)
 static void normalise(json_t *rec)
 {
     /* kind and source_run tell a rescore from a run; everything else must be equal. */
-    static const char *const top[] = {"id", "started", "finished", "resumed", "kind", "source_run"};
+    static const char *const top[] = {"id",   "started",    "finished", "resumed",
+                                      "kind", "source_run", "resources"};
     for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
         json_object_del(rec, top[i]);
     json_object_del(json_object_get(rec, "bench"), "path");
