@@ -70,8 +70,8 @@ json_t *provenance_libraries(void)
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "libyaml",
                      yaml_get_version_string(), "jansson", jansson_version_str(), "openssl",
                      OpenSSL_version(OPENSSL_VERSION), "lua", LUA_RELEASE, "libmodbus", modbus,
-                     "libcoap", coap_package_version(), "paho", paho_version(), "libpcap",
-                     pcap_lib_version(), "libarchive",
+                     "libcoap", after(coap_package_version(), "libcoap "), "paho", paho_version(),
+                     "libpcap", pcap_lib_version(), "libarchive",
                      after(archive_version_string(), "libarchive "), "libcurl",
                      cv && cv->version ? cv->version : "unknown", "libxml2", xml);
 }
