@@ -13,6 +13,8 @@
  * verdicts, the expected reason and the rationales of the run.
  *
  * usage: test_e2e_demo [--all-covered] [--devices PREFIX]... -p PROFILE...
+ *        test_e2e_demo --run RUN_DIR [--devices PREFIX]...   (compare a finished run;
+ *        scripts/demo uses this to print any mismatch)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +37,7 @@
 static const char *profiles[8], *prefixes[16];
 static size_t nprofiles, nprefixes;
 static bool all_covered;
+static const char *given_run; /* --run RUN_DIR: compare this run, start no bench */
 static char bench_dir[] = "/tmp/assay-e2e-bench-XXXXXX";
 static char out_dir[] = "/tmp/assay-e2e-out-XXXXXX";
 
@@ -57,6 +60,8 @@ static int run(const char *const argv[], bool quiet)
 static int bench_up(void **state)
 {
     (void)state;
+    if (given_run)
+        return 0;
     if (!mkdtemp(bench_dir) || !mkdtemp(out_dir))
         return -1;
     setenv("ASSAY_FIXTURES_BIN", ASSAY_BINARY_DIR "/fixtures", 1);
@@ -67,6 +72,8 @@ static int bench_up(void **state)
 static int bench_down(void **state)
 {
     (void)state;
+    if (given_run)
+        return 0;
     const char *argv[] = {ASSAY_SOURCE_DIR "/scripts/bench-down", bench_dir, NULL};
     run(argv, true);
     const char *rm[] = {"/bin/rm", "-rf", bench_dir, out_dir, NULL};
@@ -119,7 +126,12 @@ static void test_demo_bench(void **state)
     (void)state;
     const char *argv[32];
     size_t n = 0;
-    char bench[4200];
+    char bench[4200], path[4200];
+    path[0] = 0;
+    if (given_run) {
+        snprintf(path, sizeof(path), "%s/run.json", given_run);
+        goto compare;
+    }
     snprintf(bench, sizeof(bench), "%s/bench.yaml", bench_dir);
     argv[n++] = ASSAY_BIN;
     argv[n++] = "run";
@@ -136,15 +148,14 @@ static void test_demo_bench(void **state)
     int code = run(argv, true);
     assert_in_range(code, 0, 3); /* a run that finished: 0, 1 or 3 */
 
-    char path[4200];
     DIR *d = opendir(out_dir);
     struct dirent *e;
-    path[0] = 0;
     while (d && (e = readdir(d)))
         if (e->d_name[0] != '.' && e->d_type == DT_DIR)
             snprintf(path, sizeof(path), "%s/%s/run.json", out_dir, e->d_name);
     if (d)
         closedir(d);
+compare:;
     json_error_t je;
     json_t *rec = json_load_file(path, 0, &je);
     assert_non_null(rec);
@@ -210,13 +221,17 @@ int main(int argc, char **argv)
             prefixes[nprefixes++] = argv[++i];
         else if (!strcmp(argv[i], "--all-covered"))
             all_covered = true;
+        else if (!strcmp(argv[i], "--run") && i + 1 < argc)
+            given_run = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--all-covered] [--devices PREFIX]... -p PROFILE...\n",
-                    argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--all-covered] [--devices PREFIX]... -p PROFILE...\n"
+                    "       %s --run RUN_DIR [--all-covered] [--devices PREFIX]...\n",
+                    argv[0], argv[0]);
             return 2;
         }
     }
-    if (nprofiles == 0)
+    if (nprofiles == 0 && !given_run)
         return 2;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demo_bench),
