@@ -417,6 +417,7 @@ static int l_tls_probe(lua_State *L)
         po.sni = field_str(L, o, "sni", NULL);
         t = (int)field_int(L, o, "timeout_ms", t, 1, t);
     }
+    po.keylog_path = env_of(L)->keylog_path; /* the harness owns this TLS context: log its keys */
     struct mqttdrv_target tg = make_target(L, &ep, t);
     r = lua_newuserdatauv(L, sizeof *r, 0); /* scratch space owned by Lua: no leak on error */
     if (tlsprobe_run(&tg, &po, r, &err) != 0)

@@ -34,6 +34,7 @@ struct binding_env {
     const char *dossier_dir; /* may be NULL: directory of the device's dossier (published files) */
     const char
         *evidence_dir; /* may be NULL: where fetched documents are kept (devices/<id>/documents) */
+    const char *keylog_path; /* NULL: none; else TLS key log appended to (capture_keylog_path) */
 };
 
 /* Pushes a new table of functions for one protocol; returns nothing, leaves 1 value. */
