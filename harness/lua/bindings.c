@@ -5,12 +5,14 @@
  */
 #include "lua/binding.h"
 #include "lua/bind_coap.h"
+#include "lua/bind_documents.h"
 #include "lua/bind_modbus.h"
 #include "lua/bind_mqtt.h"
 #include "lua/bind_surface.h"
 
 const struct binding assay_bindings[] = {
     {"coap", bind_coap_push},
+    {"documents", bind_documents_push},
     {"modbus", bind_modbus_push},
     {"mqtt", bind_mqtt_push},
     {"surface", bind_surface_push},
