@@ -55,3 +55,7 @@ assay_add_unit_test(NAME test_provenance SOURCES ${ASSAY_CAPTURE_UNIT}/test_prov
 # The MQTT TLS probe's key log reaches the capture: tshark decrypts the captured handshake.
 assay_add_unit_test(NAME test_capture_keylog SOURCES ${ASSAY_CAPTURE_UNIT}/test_capture_keylog.c
     LIBS assay_capture assay_bind_mqtt assay_test_mqtt_broker TIMEOUT 120)
+# The raw path's bytes in the transcript are the bytes in the capture (MQTT against mosquitto).
+assay_add_unit_test(NAME test_capture_transcript
+    SOURCES ${ASSAY_CAPTURE_UNIT}/test_capture_transcript.c
+    LIBS assay_capture assay_bind_mqtt assay_test_mqtt_broker TIMEOUT 120)
