@@ -470,3 +470,28 @@ int capture_keylog_path(const char *run_dir, const char *device_id, char *buf, s
     int w = snprintf(buf, size, "%s/devices/%s/tls-keys.log", run_dir, device_id);
     return w < 0 || (size_t)w >= size ? ASSAY_EINVAL : 0;
 }
+
+int capture_open_device(const char *run_dir, const char *device_id, const char *address,
+                        struct capture **out, struct assay_error *err)
+{
+    char path[PATH_MAX_LEN];
+    int w = snprintf(path, sizeof(path), "%s/devices/%s/capture.pcap", run_dir, device_id);
+    *out = NULL;
+    if (w < 0 || (size_t)w >= sizeof(path))
+        return assay_fail(err, ASSAY_EINVAL, "capture: path too long for device %s", device_id);
+    return capture_open(NULL, address, path, out, err);
+}
+
+json_t *capture_status_json(const struct capture *cap, const char *device_id, const char *why)
+{
+    if (!cap)
+        return json_pack("{s:b, s:s}", "enabled", 0, "reason",
+                         why && *why ? why : "capture not started");
+    char file[512], marks[512];
+    snprintf(file, sizeof(file), "devices/%s/capture.pcap", device_id);
+    if (capture_marks_path(file, marks, sizeof(marks)) != 0)
+        marks[0] = 0;
+    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I}", "enabled", 1, "file", file, "marks", marks,
+                     "interface", cap->ifname, "filter", cap->filter, "packets",
+                     (json_int_t)capture_packets(cap));
+}

@@ -41,6 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/error.h"
 
 #define CAPTURE_IFNAME_MAX 64
@@ -99,6 +101,22 @@ uint64_t capture_packets(const struct capture *cap);
 
 /* The interface being captured on; lives as long as cap. */
 const char *capture_ifname(const struct capture *cap);
+
+/*
+ * The worker's call: capture_open(NULL, address, "<run_dir>/devices/<device_id>/capture.pcap").
+ * The directory must exist (the transcript file creates it). Returns as capture_open.
+ */
+int capture_open_device(const char *run_dir, const char *device_id, const char *address,
+                        struct capture **out, struct assay_error *err);
+
+/*
+ * run.json's per-device "capture" object (new reference, NULL on ENOMEM):
+ * with a capture, {"enabled": true, "file": "devices/<id>/capture.pcap",
+ * "marks": "devices/<id>/capture.marks.json", "interface": "lo", "filter":
+ * "host ...", "packets": N}; without one (cap NULL), {"enabled": false,
+ * "reason": why} with why the message capture_open() gave.
+ */
+json_t *capture_status_json(const struct capture *cap, const char *device_id, const char *why);
 
 /* "<pcap_path without .pcap>.marks.json" into buf; returns 0 or ASSAY_EINVAL if too long. */
 int capture_marks_path(const char *pcap_path, char *buf, size_t size);

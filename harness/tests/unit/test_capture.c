@@ -441,13 +441,51 @@ static void test_not_permitted(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* The worker's entry points: the device's capture file, and run.json's capture object. */
+static void test_device_and_status(void **state)
+{
+    (void)state;
+    struct assay_error err = {0};
+    json_t *off = capture_status_json(NULL, "dut", "capture not permitted on lo");
+    assert_true(json_is_false(json_object_get(off, "enabled")));
+    assert_string_equal(json_string_value(json_object_get(off, "reason")),
+                        "capture not permitted on lo");
+    json_decref(off);
+    if (!can_capture())
+        return;
+    char run[128], path[192];
+    struct capture *c = NULL;
+    path_in(run, sizeof(run), "run");
+    assert_int_equal(mkdir(run, 0755), 0);
+    snprintf(path, sizeof(path), "%s/devices", run);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/devices/dut", run);
+    assert_int_equal(mkdir(path, 0755), 0);
+    if (capture_open_device(run, "dut", "127.0.0.31", &c, &err) != 0)
+        fail_msg("capture_open_device: %s", err.msg);
+    udp_exchange("127.0.0.31", UDP_MSG);
+    assert_int_equal(capture_mark(c, "end", &err), 0);
+    json_t *on = capture_status_json(c, "dut", NULL);
+    assert_true(json_is_true(json_object_get(on, "enabled")));
+    assert_string_equal(json_string_value(json_object_get(on, "file")), "devices/dut/capture.pcap");
+    assert_string_equal(json_string_value(json_object_get(on, "marks")),
+                        "devices/dut/capture.marks.json");
+    assert_string_equal(json_string_value(json_object_get(on, "interface")), "lo");
+    assert_string_equal(json_string_value(json_object_get(on, "filter")), "host 127.0.0.31");
+    assert_int_equal(json_integer_value(json_object_get(on, "packets")), 1);
+    json_decref(on);
+    assert_int_equal(capture_close(c, &err), 0);
+    snprintf(path, sizeof(path), "%s/devices/dut/capture.marks.json", run);
+    assert_int_equal(access(path, R_OK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths_and_route),      cmocka_unit_test(test_refused_arguments),
         cmocka_unit_test(test_capture_roundtrip),    cmocka_unit_test(test_flushed_as_it_goes),
         cmocka_unit_test(test_idle_close_is_prompt), cmocka_unit_test(test_resume_appends),
-        cmocka_unit_test(test_not_permitted),
+        cmocka_unit_test(test_not_permitted),        cmocka_unit_test(test_device_and_status),
     };
     return cmocka_run_group_tests_name("capture", tests, setup, teardown);
 }
