@@ -10,9 +10,9 @@
 #include "lua/profile_internal.h"
 #include "lua/tcload.h"
 
-static const char *const TC_KEYS[] = {"id",          "version", "title",      "description",
-                                      "obligations", "applies", "category",   "scope",
-                                      "probe",       "judge",   "parameters", NULL};
+static const char *const TC_KEYS[] = {
+    "id",    "version",  "title", "description", "obligations", "applies", "category",
+    "scope", "identity", "probe", "judge",       "parameters",  NULL};
 static const char *const APPLIES_KEYS[] = {"interface", "state", "ics", NULL};
 static const char *const KINDS[] = {"mqtt-broker", "mqtt-client", "coap", "modbus-tcp", NULL};
 static const char *const STATES[] = {"initialised", "factory-default", NULL};
@@ -214,6 +214,16 @@ static void check_core(lua_State *L, int def, struct where *w, struct testcase *
     else
         violation(w, "scope must be \"device\" or \"model\"");
     lua_pop(L, 1);
+
+    t = field(L, def, "identity");
+    if (t == LUA_TBOOLEAN)
+        tc->identity = lua_toboolean(L, -1);
+    else if (t != LUA_TNIL)
+        violation(w, "identity must be true or false");
+    lua_pop(L, 1);
+    if (tc->identity && (tc->category != TC_CAT_SAFE || tc->scope != TC_SCOPE_DEVICE))
+        violation(w, "an identity test case is read twice, so it must be safe and of scope "
+                     "\"device\"");
 
     static const char *const fns[] = {"probe", "judge"};
     for (int i = 0; i < 2; i++) {

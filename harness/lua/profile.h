@@ -52,6 +52,8 @@ struct testcase {
     struct strlist obligations; /* each known to the catalogue */
     unsigned category;          /* one enum testcase_category bit */
     enum testcase_scope scope;
+    bool identity;           /* its observations' `identity` names the unit; read again at
+                                the end of the device's run (a safe, device-scope case) */
     struct strlist if_kinds; /* applies.interface: any of; empty = any device */
     struct strlist states;   /* applies.state: any of; empty = any state */
     struct strlist ics;      /* applies.ics: provisions whose ICS entry can exclude it */

@@ -1,6 +1,7 @@
 /* entry.c: one builder for test-case entries (see entry.h). */
 #include "entry.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,4 +68,31 @@ void entry_sort(const struct plan *plan, json_t *rec)
             json_array_append_new(tcs, v[k]);
         free(v);
     }
+}
+
+void entry_mark_swapped(json_t *device, json_t *what)
+{
+    char *b = json_dumps(json_object_get(what, "before"), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *a = json_dumps(json_object_get(what, "after"), JSON_COMPACT | JSON_ENCODE_ANY);
+    char why[1024];
+    snprintf(why, sizeof(why),
+             "a different unit answered: %s reported identity %s at the start and %s at the "
+             "end; repeat the test on one unit",
+             json_string_value(json_object_get(what, "testcase")), b ? b : "?", a ? a : "?");
+    free(b);
+    free(a);
+    size_t i;
+    json_t *tc;
+    json_array_foreach(json_object_get(device, "testcases"), i, tc)
+    {
+        if (json_object_get(tc, "computed"))
+            continue; /* marked already */
+        json_object_set_new(tc, "computed",
+                            json_pack("{s:O, s:O}", "verdict", json_object_get(tc, "verdict"),
+                                      "rationale", json_object_get(tc, "rationale")));
+        json_object_set_new(tc, "verdict", json_string("INCONCLUSIVE"));
+        json_object_set_new(tc, "rationale", json_string(why));
+        json_object_del(tc, "resolve");
+    }
+    json_object_set(device, "identity_changed", what);
 }

@@ -22,4 +22,9 @@ struct plan;
 /* Puts each device's test cases in run order, whatever order they finished in. */
 void entry_sort(const struct plan *plan, json_t *rec);
 
+/* A device whose identity changed during its run (`what` = {testcase, before, after}):
+ * none of its verdicts can be relied on; each becomes INCONCLUSIVE, keeping what
+ * the test case found as `computed`. */
+void entry_mark_swapped(json_t *device, json_t *what);
+
 #endif

@@ -118,11 +118,18 @@ size_t plan_profiles_testcases(const struct plan_profiles *pp)
     return pp ? pp->norder : 0;
 }
 
+struct order_pass {
+    struct plan_profiles *pp;
+    bool identity; /* this pass takes the identity test cases, or the others */
+};
+
 static void append_order(const struct profile *p, const struct testcase *tc, void *ctx)
 {
-    struct plan_profiles *pp = ctx;
-    pp->order_p[pp->norder] = p;
-    pp->order_tc[pp->norder++] = tc;
+    struct order_pass *o = ctx;
+    if (tc->identity != o->identity)
+        return;
+    o->pp->order_p[o->pp->norder] = p;
+    o->pp->order_tc[o->pp->norder++] = tc;
 }
 
 static void build_order(struct plan_profiles *pp)
@@ -131,8 +138,13 @@ static void build_order(struct plan_profiles *pp)
     each_testcase(pp, count_one, &n);
     pp->order_p = calloc(n ? n : 1, sizeof(*pp->order_p));
     pp->order_tc = calloc(n ? n : 1, sizeof(*pp->order_tc));
-    if (pp->order_p && pp->order_tc)
-        each_testcase(pp, append_order, pp);
+    /* Identity test cases first, so the unit is named before anything else is
+     * asked of it; the worker reads it again at the end. */
+    struct order_pass first = {pp, true}, rest = {pp, false};
+    if (pp->order_p && pp->order_tc) {
+        each_testcase(pp, append_order, &first);
+        each_testcase(pp, append_order, &rest);
+    }
 }
 
 static json_t *strlist_json(const struct strlist *l)

@@ -282,6 +282,16 @@ int rescore_execute(const struct plan *plan, const char *source_dir, const char 
     judge_waiting_models(plan, model_units, out->dir, rec, &j);
     json_decref(model_units);
     entry_sort(plan, rec);
+    /* Observations from a swapped unit stay unusable whatever the judges now say. */
+    size_t k;
+    json_t *src_dev;
+    json_array_foreach(json_object_get(source, "devices"), k, src_dev)
+    {
+        json_t *what = json_object_get(src_dev, "identity_changed");
+        json_t *dev = record_device(rec, json_string_value(json_object_get(src_dev, "id")));
+        if (what && dev)
+            entry_mark_swapped(dev, what);
+    }
     json_t *obls = plan_profiles_obligations(plan->profiles);
     rc = close_new(rec, out->dir, &j, &plan->catalogue, obls, err);
     json_decref(obls);

@@ -55,6 +55,7 @@ struct supervisor {
     size_t tc_done, failures; /* for the progress line */
     assay_ms t0;
     bool tty;         /* progress as one line rewritten in place */
+    json_t *swapped;  /* {device id: {testcase, before, after}}: another unit answered */
     long abort_after; /* ASSAY_TEST_ABORT_AFTER, 0 = never */
     long lines;       /* journal lines written by this process */
 };
@@ -220,6 +221,17 @@ static void handle_line(struct supervisor *s, struct job *j, const char *text, s
     } else if (!strcmp(ev, "result")) {
         finish_testcase(s, j, (size_t)tc, json_incref(json_object_get(msg, "testcase")));
         j->current = -1;
+    } else if (!strcmp(ev, "identity")) {
+        const struct profile *p;
+        const struct testcase *itc;
+        plan_profiles_get(s->plan->profiles, (size_t)tc, &p, &itc);
+        json_t *what =
+            json_pack("{s:s, s:O, s:O, s:O}", "testcase", itc->id, "before",
+                      json_object_get(msg, "before"), "after", json_object_get(msg, "after"),
+                      "observations", json_object_get(msg, "observations"));
+        journal(s, json_pack("{s:s, s:s, s:O}", "type", "identity-changed", "device",
+                             dev_of(s, j)->id, "change", what));
+        json_object_set_new(s->swapped, dev_of(s, j)->id, what);
     } else if (!strcmp(ev, "observed")) {
         journal(s, json_pack("{s:s, s:s, s:I, s:O}", "type", "observed", "device", dev_of(s, j)->id,
                              "index", (json_int_t)tc, "observations",
@@ -540,6 +552,11 @@ static int replay(struct supervisor *s, struct job *jobs, const char *path, char
     json_array_foreach(lines, i, l)
     {
         const char *type = json_string_value(json_object_get(l, "type"));
+        if (type && !strcmp(type, "identity-changed")) {
+            json_object_set(s->swapped, json_string_value(json_object_get(l, "device")),
+                            json_object_get(l, "change"));
+            continue;
+        }
         size_t d = device_index(s->plan, json_string_value(json_object_get(l, "device")));
         size_t tc = (size_t)json_integer_value(json_object_get(l, "index"));
         if (!type || d >= s->plan->bench.ndevices || tc >= s->ntc)
@@ -607,12 +624,21 @@ static json_t *resources(const struct supervisor *s)
                      "wall_ms", (json_int_t)(clock_now_ms() - s->t0));
 }
 
+/* Devices whose identity changed during their run (entry_mark_swapped). */
+static void mark_swapped(struct supervisor *s)
+{
+    const char *id;
+    json_t *what;
+    json_object_foreach(s->swapped, id, what) entry_mark_swapped(record_device(s->rec, id), what);
+}
+
 /* Roll-up, run-end line and run.json. */
 static int finish_run(struct supervisor *s, struct assay_error *err)
 {
     char now[CLOCK_UTC_MAX], path[4200];
     json_object_set_new(s->rec, "resources", resources(s));
     entry_sort(s->plan, s->rec);
+    mark_swapped(s);
     json_t *obls = plan_profiles_obligations(s->plan->profiles);
     record_rollup(s->rec, obls, &s->plan->catalogue);
     json_decref(obls);
@@ -638,6 +664,7 @@ int run_execute(const struct plan *plan, const struct run_options *o, struct run
     s.abort_after = abort_after ? strtol(abort_after, NULL, 10) : 0;
     s.ntc = plan_profiles_testcases(plan->profiles);
     s.model_obs = json_object();
+    s.swapped = json_object();
     size_t ndev = plan->bench.ndevices;
     struct job *jobs = calloc(ndev ? ndev : 1, sizeof(*jobs));
     if (!jobs)
@@ -702,6 +729,7 @@ fail:
         free(jobs[i].buf);
     free(jobs);
     json_decref(s.model_obs);
+    json_decref(s.swapped);
     json_decref(s.rec);
     if (lock_fd >= 0)
         close(lock_fd);

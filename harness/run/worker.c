@@ -156,6 +156,59 @@ static void run_one(struct worker *w, size_t i)
     json_decref(stored);
 }
 
+/* The `identity` a stored observations file holds, or NULL (new reference). */
+static json_t *stored_identity(struct worker *w, const char *rel)
+{
+    char path[4200];
+    json_error_t je;
+    snprintf(path, sizeof(path), "%s/%s", w->a->run_dir, rel);
+    json_t *obs = json_load_file(path, 0, &je);
+    json_t *id = json_incref(json_object_get(obs, "identity"));
+    json_decref(obs);
+    return id;
+}
+
+/*
+ * Reads the unit's identity again at the end of its run and tells the supervisor
+ * when another unit answered than at the start (DESIGN: a swapped or reset unit
+ * must not lend its verdicts to another). The second reading is kept as evidence
+ * beside the first, as <test case>.end.json.
+ */
+static void check_identity(struct worker *w, size_t i)
+{
+    const struct profile *p;
+    const struct testcase *tc;
+    struct assay_error err = {0};
+    char rel[512], end_rel[560];
+    plan_profiles_get(w->a->plan->profiles, i, &p, &tc);
+    if (!tc->identity)
+        return;
+    worker_observation_path(w->dev->id, tc->id, rel, sizeof(rel));
+    json_t *before = stored_identity(w, rel);
+    if (!before) /* never read (not applicable, failed): nothing to compare */
+        return;
+    json_t *obs = NULL, *params = NULL;
+    struct probe_state *ps = state_for(w, p, &err);
+    if (ps && !testcase_params(tc, json_object_get(w->a->plan->bench.parameters, tc->id), &params,
+                               &err)) {
+        transcript_file_set_testcase(&w->transcript, tc->id);
+        probe_run(ps, tc, w->dev->json, w->dossier, params, &w->env, NULL, &obs, &err);
+        transcript_file_set_testcase(&w->transcript, "");
+    }
+    json_decref(params);
+    snprintf(end_rel, sizeof(end_rel), "%.*s.end.json", (int)(strlen(rel) - 5), rel);
+    json_t *stored = obs ? store(w, end_rel, obs, &err) : NULL;
+    json_t *after = json_object_get(stored, "identity");
+    if (!after || !json_equal(before, after))
+        send_line(w->a->fd,
+                  json_pack("{s:s, s:I, s:O, s:o, s:s}", "event", "identity", "tc", (json_int_t)i,
+                            "before", before, "after", after ? json_incref(after) : json_null(),
+                            "observations", end_rel));
+    json_decref(before);
+    json_decref(stored);
+    json_decref(obs);
+}
+
 int worker_main(const struct worker_args *a)
 {
     struct worker w = {.a = a};
@@ -184,6 +237,8 @@ int worker_main(const struct worker_args *a)
     size_t ntc = plan_profiles_testcases(plan->profiles);
     for (size_t i = a->first; i < ntc; i++)
         run_one(&w, i);
+    for (size_t i = 0; i < ntc; i++)
+        check_identity(&w, i);
     for (size_t i = 0; i < w.nstates; i++)
         probe_state_free(w.states[i]);
     free(w.states);

@@ -161,7 +161,7 @@ static void test_selftest_run(void **state)
     find_run(out, dir, sizeof(dir));
     check_record(dir);
     /* 4 devices x 4 test cases, plus the 4 model observations, each exactly once. */
-    assert_int_equal(journalled_once(dir), 4 * 5 + 4);
+    assert_int_equal(journalled_once(dir), 4 * 6 + 4);
     struct stat st;
     snprintf(path, sizeof(path), "%s/devices/unit-b2/observations/selftest.unique.json", dir);
     assert_int_equal(stat(path, &st), 0);
@@ -270,6 +270,48 @@ static void test_rescore_and_review(void **state)
     remove_tree(out);
 }
 
+/* A unit whose identity changes during the run: every verdict becomes INCONCLUSIVE,
+ * with what the test case found kept as `computed`, and the journal says why. */
+static void test_swapped_unit(void **state)
+{
+    (void)state;
+    char out[] = "/tmp/assay-swapped-XXXXXX", dir[4096], path[4200];
+    assert_non_null(mkdtemp(out));
+    const char *argv[] = {"assay",
+                          "run",
+                          E2E "swapped.bench.yaml",
+                          "-p",
+                          "selftest",
+                          "-o",
+                          out,
+                          "--profile-path",
+                          ASSAY_SOURCE_DIR "/profiles",
+                          NULL};
+    assert_int_equal(run_assay(argv), 3);
+    find_run(out, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/run.json", dir);
+    json_error_t je;
+    json_t *rec = json_load_file(path, 0, &je);
+    assert_non_null(rec);
+    json_t *dev = json_array_get(json_object_get(rec, "devices"), 0);
+    assert_non_null(json_object_get(dev, "identity_changed"));
+    size_t i;
+    json_t *tc;
+    json_array_foreach(json_object_get(dev, "testcases"), i, tc)
+    {
+        assert_string_equal(json_string_value(json_object_get(tc, "verdict")), "INCONCLUSIVE");
+        assert_non_null(strstr(json_string_value(json_object_get(tc, "rationale")),
+                               "a different unit answered"));
+        assert_non_null(json_object_get(tc, "computed"));
+    }
+    assert_int_equal(i, 6);
+    json_decref(rec);
+    snprintf(path, sizeof(path), "%s/devices/unit-s1/observations/selftest.identity.end.json", dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    remove_tree(out);
+}
+
 /* Kills the supervisor after k journal lines, resumes, and requires the same record. */
 static void crash_and_resume(long k, bool tear)
 {
@@ -299,7 +341,7 @@ static void crash_and_resume(long k, bool tear)
     const char *resume[] = {"assay", "run", "--resume", dir, NULL};
     assert_int_equal(run_assay(resume), 1);
     check_record(dir);
-    assert_int_equal(journalled_once(dir), 4 * 5 + 4);
+    assert_int_equal(journalled_once(dir), 4 * 6 + 4);
     remove_tree(out);
 }
 
@@ -356,7 +398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_selftest_run),       cmocka_unit_test(test_broken_chain_detected),
         cmocka_unit_test(test_resume_after_crash), cmocka_unit_test(test_resume_after_torn_line),
-        cmocka_unit_test(test_rescore_and_review),
+        cmocka_unit_test(test_rescore_and_review), cmocka_unit_test(test_swapped_unit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

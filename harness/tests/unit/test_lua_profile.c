@@ -61,7 +61,7 @@ static void test_selftest_loads(void **state)
         dump_diags(&d);
     assert_int_equal(rc, 0);
     assert_string_equal(p->name, "selftest");
-    assert_int_equal(p->n_tcs, 5);
+    assert_int_equal(p->n_tcs, 6);
     const struct testcase *tc = profile_find(p, "selftest.echo");
     assert_non_null(tc);
     assert_int_equal(json_integer_value(json_object_get(tc->params, "n")), 3); /* manifest */
