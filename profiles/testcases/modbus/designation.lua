@@ -32,6 +32,7 @@ testcase {
   obligations = { "EN-5.3-16" },
   applies = { interface = "modbus-tcp" },
   category = "safe",
+  identity = true, -- read again at the end of the device's run: the same unit must answer
   probe = function(dut, t)
     local conn <close>, why = t.modbus.open(dut.modbus_tcp)
     if not conn then
@@ -45,7 +46,9 @@ testcase {
       return { exception = id.exception }
     end
     return { vendor_name = id.vendor_name, product_code = id.product_code,
-      revision = id.revision }
+      revision = id.revision,
+      identity = table.concat({ id.vendor_name or "", id.product_code or "", id.revision or "" },
+        " | ") }
   end,
   judge = function(obs, dossier)
     if obs.error then
