@@ -36,3 +36,20 @@ assay_add_unit_test(NAME test_tlsprobe SOURCES ${ASSAY_MQTT_UNIT}/test_tlsprobe.
     LIBS assay_drv_mqtt assay_test_mqtt_broker)
 assay_add_unit_test(NAME test_mqtt_bind SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_bind.c
     LIBS assay_bind_mqtt assay_test_mqtt_broker)
+
+# Calibration: every MQTT broker device of the demo bench (ids mqtt-*, not the
+# mqttc-* client devices) gets its verdicts in fixtures/expected/demo.yaml
+# (test_e2e_demo is defined in harness/tests).
+add_test(NAME e2e_demo_mqtt
+    COMMAND test_e2e_demo --devices mqtt- -p etsi-en-303-645 -p uk-psti)
+set_tests_properties(e2e_demo_mqtt PROPERTIES TIMEOUT 300)
+
+# The MQTT broker test cases' judges against observations written by hand:
+# every verdict each judge can give, including those no demo personality shows.
+find_program(ASSAY_LUA54 NAMES lua5.4 lua54)
+if(ASSAY_LUA54)
+    add_test(NAME mqtt_testcase_judges
+        COMMAND ${ASSAY_LUA54} ${CMAKE_SOURCE_DIR}/profiles/testcases/mqtt/tests/judges.lua
+                ${CMAKE_SOURCE_DIR}/profiles)
+    set_tests_properties(mqtt_testcase_judges PROPERTIES TIMEOUT 30)
+endif()
