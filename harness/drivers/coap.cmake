@@ -29,6 +29,8 @@ set_tests_properties(linkformat_corpus_replay PROPERTIES TIMEOUT 60)
 add_library(assay_drv_coap STATIC
     ${CMAKE_CURRENT_SOURCE_DIR}/coap_client.c
     ${CMAKE_CURRENT_SOURCE_DIR}/coap_dtls.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/coap_pdu.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/coap_pool.c
     ${CMAKE_CURRENT_SOURCE_DIR}/coap_raw.c)
 assay_target_defaults(assay_drv_coap)
 target_include_directories(assay_drv_coap PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)
@@ -38,6 +40,10 @@ target_link_libraries(assay_drv_coap PUBLIC assay_core assay_linkformat PkgConfi
 assay_add_unit_test(NAME test_coap
     SOURCES ${ASSAY_COAP_TESTS}/unit/test_coap.c ${ASSAY_COAP_TESTS}/unit/test_coap_server.c
     LIBS assay_drv_coap)
+
+assay_add_unit_test(NAME test_coap_pool
+    SOURCES ${ASSAY_COAP_TESTS}/unit/test_coap_pool.c ${ASSAY_COAP_TESTS}/unit/test_coap_server.c
+    LIBS assay_drv_coap Threads::Threads)
 
 # The t.coap Lua binding.
 add_library(assay_bind_coap STATIC ${CMAKE_CURRENT_SOURCE_DIR}/../lua/bind_coap.c)

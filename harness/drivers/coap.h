@@ -2,13 +2,14 @@
  * coap.h: the CoAP driver: requests over libcoap 4.3.1 (UDP and DTLS),
  * DTLS handshake probes, and a raw UDP path for malformed messages.
  *
- * Every operation is self-contained: it opens its own libcoap context and
- * session (or UDP socket), checks the target against the run's scope before
- * sending anything (ASSAY_ESCOPE otherwise), waits only through a monotonic
- * deadline of target->timeout_ms (coap_io_process with the remaining time,
- * never COAP_IO_WAIT), writes what it sent and received to the transcript
- * sink, and closes everything before returning. Each call therefore blocks
- * for at most about timeout_ms.
+ * Every operation checks the target against the run's scope before sending
+ * anything (ASSAY_ESCOPE otherwise), waits only through a monotonic deadline
+ * of target->timeout_ms (coap_io_process with the remaining time, never
+ * COAP_IO_WAIT) and writes what it sent and received to the transcript sink.
+ * Each call therefore blocks for at most about timeout_ms. coapdrv_request()
+ * opens and closes its own libcoap session; coapdrv_request_in() can keep the
+ * session in a caller-owned pool (struct coapdrv_pool) for the next request
+ * to the same peer. DTLS probes and the raw path always open their own.
  *
  * A device's answer, refusal (RST), silence or ICMP error is data in the
  * result, with return value 0. Negative `enum assay_rc` values are for the
@@ -95,10 +96,11 @@ struct coapdrv_response {
     bool options_truncated; /* more than COAPDRV_MAX_OPTIONS */
     uint8_t *payload;       /* the (reassembled) body, NUL-terminated; NULL if empty */
     size_t payload_len;
-    bool body_truncated;   /* the body reached max_body and the transfer was stopped */
-    unsigned exchanges;    /* request/response exchanges (blocks) */
-    size_t bytes_sent;     /* CoAP bytes sent (header, token, options, payload), per exchange */
-    size_t bytes_received; /* CoAP bytes received, the same way */
+    bool body_truncated;    /* the body reached max_body and the transfer was stopped */
+    unsigned exchanges;     /* request/response exchanges (blocks) */
+    size_t bytes_sent;      /* CoAP bytes sent (header, token, options, payload), per exchange */
+    size_t bytes_received;  /* CoAP bytes received, the same way */
+    unsigned stale_replies; /* replies to earlier requests that were dropped */
     int64_t elapsed_ms;
     char note[128]; /* why a transfer stopped early, or "" */
 };
@@ -113,6 +115,49 @@ void coapdrv_response_release(struct coapdrv_response *r);
  */
 int coapdrv_request(const struct coapdrv_target *t, const struct coapdrv_request *req,
                     struct coapdrv_response *resp, struct assay_error *err);
+
+/*
+ * A session cache: at most COAPDRV_POOL_MAX open libcoap sessions, one per
+ * peer (address, port) and security (NoSec, or DTLS-PSK with one identity
+ * and key), and at most one DTLS session per address (one association with a
+ * device at a time). A request on a kept session matches replies to the
+ * exchange in flight by token (and message id for ACK and RST): a late or
+ * duplicated reply to an earlier request is dropped, counted in
+ * coapdrv_response.stale_replies and noted in the transcript. A session is
+ * kept after a request only when libcoap has nothing left to retransmit
+ * (a piggybacked ACK, a NON exchange, or retransmissions exhausted), and is
+ * closed after a reset, an ICMP error, a DTLS failure or a CON request that
+ * was still unanswered at the deadline, so that nothing old is resent.
+ * Not thread-safe; one pool per probe (owner: the caller).
+ */
+#define COAPDRV_POOL_MAX 8
+
+struct coapdrv_pool;
+
+struct coapdrv_pool_stats {
+    unsigned opened;  /* sessions opened */
+    unsigned reused;  /* requests that found an open session */
+    unsigned dropped; /* sessions closed after a request that could leave traffic behind */
+};
+
+/* Returns 0 with *out set, or ASSAY_ENOMEM. */
+int coapdrv_pool_new(struct coapdrv_pool **out, struct assay_error *err);
+
+/* Closes every session (DTLS ones send close_notify) and frees the pool; NULL is a no-op. */
+void coapdrv_pool_free(struct coapdrv_pool *p);
+
+/* Closes the sessions to `host` (every one when host is NULL). Returns how many. */
+size_t coapdrv_pool_close(struct coapdrv_pool *p, const char *host);
+
+/* Open sessions, and the counters since coapdrv_pool_new. */
+size_t coapdrv_pool_size(const struct coapdrv_pool *p);
+struct coapdrv_pool_stats coapdrv_pool_stats(const struct coapdrv_pool *p);
+
+/* coapdrv_request() on a session from `pool` (opened on a miss, kept or closed
+ * afterwards as described above); pool NULL is coapdrv_request(). */
+int coapdrv_request_in(struct coapdrv_pool *pool, const struct coapdrv_target *t,
+                       const struct coapdrv_request *req, struct coapdrv_response *resp,
+                       struct assay_error *err);
 
 /* "RESPONSE", "RESET", ... ; and lower-case reasons for scripts ("reset", "timeout", ...). */
 const char *coapdrv_outcome_name(enum coapdrv_outcome o);

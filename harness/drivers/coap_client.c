@@ -1,94 +1,16 @@
 /*
- * coap_client.c: CoAP requests over libcoap 4.3.1 (see coap.h): one context
- * and session per call, shortened retransmission, manual Block2/Block1 so the
- * body is bounded and every message is counted, results copied out as data.
+ * coap_client.c: CoAP requests over libcoap 4.3.1 (see coap.h): a session per
+ * call or from a pool (coap_pool.c), replies matched to the exchange in flight
+ * by token and message id, shortened retransmission, manual Block2/Block1 so
+ * the body is bounded and every message is counted, results copied out as data.
  */
 #include "coap_internal.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_SEGMENTS 16
-
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-
-/* libcoap's log lines are not evidence and are dropped; the one fact taken from
- * them is an ICMP error, which libcoap reports for DTLS sessions only there. */
-static int icmp_seen;
-
-static void discard_log(coap_log_t level, const char *message)
-{
-    (void)level;
-    if (message && strstr(message, "ICMP"))
-        icmp_seen = 1;
-}
-
-void coapdrv_icmp_reset(void)
-{
-    icmp_seen = 0;
-}
-
-bool coapdrv_icmp_seen(void)
-{
-    return icmp_seen != 0;
-}
-
-static void global_init_once(void)
-{
-    coap_startup();
-    coap_set_log_handler(discard_log);
-    coap_set_show_pdu_output(0);
-    coap_set_log_level(LOG_WARNING); /* handled by discard_log, never printed */
-    coap_dtls_set_log_level(LOG_EMERG);
-}
-
-void coapdrv_global_init(void)
-{
-    pthread_once(&init_once, global_init_once);
-}
-
-const char *coapdrv_outcome_name(enum coapdrv_outcome o)
-{
-    static const char *const names[] = {"RESPONSE", "RESET", "SILENCE", "UNREACHABLE",
-                                        "DTLS_FAILED"};
-    return (unsigned)o < sizeof names / sizeof *names ? names[o] : "UNKNOWN";
-}
-
-const char *coapdrv_outcome_reason(enum coapdrv_outcome o)
-{
-    static const char *const reasons[] = {"response", "reset", "timeout", "unreachable",
-                                          "dtls handshake failed"};
-    return (unsigned)o < sizeof reasons / sizeof *reasons ? reasons[o] : "unknown";
-}
-
-const char *coapdrv_option_name(uint16_t number)
-{
-    switch (number) {
-    case 1: return "If-Match";
-    case 3: return "Uri-Host";
-    case 4: return "ETag";
-    case 5: return "If-None-Match";
-    case 6: return "Observe";
-    case 7: return "Uri-Port";
-    case 8: return "Location-Path";
-    case 11: return "Uri-Path";
-    case 12: return "Content-Format";
-    case 14: return "Max-Age";
-    case 15: return "Uri-Query";
-    case 17: return "Accept";
-    case 20: return "Location-Query";
-    case 23: return "Block2";
-    case 27: return "Block1";
-    case 28: return "Size2";
-    case 35: return "Proxy-Uri";
-    case 39: return "Proxy-Scheme";
-    case 60: return "Size1";
-    case 258: return "No-Response";
-    default: return NULL;
-    }
-}
 
 void coapdrv_response_release(struct coapdrv_response *r)
 {
@@ -154,6 +76,10 @@ struct exchange {
     size_t max_body;
     uint8_t token[8];
     size_t token_len;
+    coap_mid_t mid;   /* of the request in flight */
+    bool confirmable; /* the request is CON */
+    bool pending;     /* libcoap may still retransmit the request in flight */
+    bool left_behind; /* some request of this call may still be retransmitted */
     bool done;
     /* from the last reply */
     bool has_block2, block2_more;
@@ -161,31 +87,6 @@ struct exchange {
     unsigned block2_szx;
     struct coapdrv_conn *conn;
 };
-
-size_t coapdrv_pdu_wire_size(const coap_pdu_t *pdu)
-{
-    coap_opt_iterator_t it;
-    coap_opt_t *o;
-    size_t n = 4 + coap_pdu_get_token(pdu).length, len = 0;
-    const uint8_t *data = NULL;
-    coap_option_iterator_init(pdu, &it, COAP_OPT_ALL);
-    while ((o = coap_option_next(&it)) != NULL)
-        n += coap_opt_size(o);
-    if (coap_get_data(pdu, &len, &data) && len)
-        n += 1 + len;
-    return n;
-}
-
-void coapdrv_pdu_summary(const coap_pdu_t *pdu, char *buf, size_t n)
-{
-    static const char *const types[] = {"CON", "NON", "ACK", "RST"};
-    coap_pdu_code_t c = coap_pdu_get_code(pdu);
-    size_t len = 0;
-    const uint8_t *data = NULL;
-    coap_get_data(pdu, &len, &data);
-    snprintf(buf, n, "%s %u.%02u mid=0x%04x %zu-byte payload", types[coap_pdu_get_type(pdu) & 3],
-             (unsigned)c >> 5, (unsigned)c & 31, (unsigned)coap_pdu_get_mid(pdu) & 0xffff, len);
-}
 
 static void copy_options(struct coapdrv_response *r, const coap_pdu_t *pdu)
 {
@@ -260,18 +161,33 @@ static void record_pdu(const struct exchange *x, enum transcript_dir dir, const 
     transcript_write(x->conn->t->sink, &e);
 }
 
+/* A reply answers the request in flight when it carries its token and, if it
+ * is an ACK (a piggybacked response), its message id. */
+static bool answers_exchange(const struct exchange *x, const coap_pdu_t *received)
+{
+    coap_bin_const_t tok = coap_pdu_get_token(received);
+    if (tok.length != x->token_len || (tok.length && memcmp(tok.s, x->token, tok.length) != 0))
+        return false;
+    return coap_pdu_get_type(received) != COAP_MESSAGE_ACK || coap_pdu_get_mid(received) == x->mid;
+}
+
 static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent,
                                    const coap_pdu_t *received, const coap_mid_t mid)
 {
     struct coapdrv_conn *c = coap_session_get_app_data(session);
     struct exchange *x = c ? c->exchange : NULL;
-    coap_bin_const_t tok = coap_pdu_get_token(received);
     coap_pdu_code_t code = coap_pdu_get_code(received);
     (void)sent;
     (void)mid;
-    if (!x || x->done || tok.length != x->token_len ||
-        (tok.length && memcmp(tok.s, x->token, tok.length) != 0))
+    if (!x)
         return COAP_RESPONSE_OK;
+    if (x->done || !answers_exchange(x, received)) {
+        x->resp->stale_replies++;
+        record_pdu(x, TRANSCRIPT_RECV, "stale-reply-dropped", received);
+        return COAP_RESPONSE_OK;
+    }
+    if (coap_pdu_get_type(received) == COAP_MESSAGE_ACK || !x->confirmable)
+        x->pending = false;
     x->resp->type = coap_pdu_get_type(received);
     x->resp->code_class = (int)(code >> 5);
     x->resp->code_detail = (int)(code & 31);
@@ -290,12 +206,23 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent,
 {
     struct coapdrv_conn *c = coap_session_get_app_data(session);
     struct exchange *x = c ? c->exchange : NULL;
+    char why[96];
     (void)sent;
-    (void)mid;
     if (c)
         c->nack = (int)reason + 1;
     if (!x || x->done)
         return;
+    if ((reason == COAP_NACK_RST || reason == COAP_NACK_TOO_MANY_RETRIES) && mid != x->mid) {
+        /* about an earlier message: not an answer to this request */
+        if (reason == COAP_NACK_RST)
+            x->resp->stale_replies++;
+        snprintf(why, sizeof why, "%s for an earlier message (mid 0x%04x) dropped",
+                 reason == COAP_NACK_RST ? "RST" : "retransmission limit", (unsigned)mid & 0xffff);
+        transcript_note(c->t->sink, "coap", c->addr.peer, "stale-reply-dropped", why);
+        return;
+    }
+    if (reason == COAP_NACK_RST || reason == COAP_NACK_TOO_MANY_RETRIES)
+        x->pending = false;
     switch (reason) {
     case COAP_NACK_RST: x->resp->outcome = COAPDRV_RESET; break;
     case COAP_NACK_ICMP_ISSUE: x->resp->outcome = COAPDRV_UNREACHABLE; break;
@@ -347,7 +274,7 @@ int coapdrv_conn_open(struct coapdrv_conn *c, const struct coapdrv_target *t,
 {
     coap_address_t dst;
     coap_dtls_cpsk_t setup;
-    int ack, rc;
+    int rc;
     memset(c, 0, sizeof *c);
     c->t = t;
     rc = coapdrv_check_target(t, &c->addr, err);
@@ -380,12 +307,19 @@ int coapdrv_conn_open(struct coapdrv_conn *c, const struct coapdrv_target *t,
         return assay_fail(err, ASSAY_ENET, "coap: cannot open a session to %s", c->addr.peer);
     }
     coap_session_set_app_data(c->session, c);
-    ack = coapdrv_ack_timeout_ms(t);
+    coap_session_set_ack_random_factor(c->session, (coap_fixed_point_t){1, 0});
+    coapdrv_conn_tune(c, t);
+    return 0;
+}
+
+void coapdrv_conn_tune(struct coapdrv_conn *c, const struct coapdrv_target *t)
+{
+    int ack = coapdrv_ack_timeout_ms(t);
+    c->t = t;
+    c->nack = 0;
     coap_session_set_ack_timeout(
         c->session, (coap_fixed_point_t){(uint16_t)(ack / 1000), (uint16_t)(ack % 1000)});
-    coap_session_set_ack_random_factor(c->session, (coap_fixed_point_t){1, 0});
     coap_session_set_max_retransmit(c->session, (uint16_t)coapdrv_max_retransmit(t));
-    return 0;
 }
 
 void coapdrv_conn_close(struct coapdrv_conn *c)
@@ -462,10 +396,14 @@ static int exchange_once(struct coapdrv_conn *c, struct exchange *x, coap_pdu_t 
 {
     x->done = false;
     x->has_block2 = false;
+    x->mid = coap_pdu_get_mid(pdu);
+    x->confirmable = coap_pdu_get_type(pdu) == COAP_MESSAGE_CON;
+    x->pending = x->confirmable;
     x->resp->bytes_sent += coapdrv_pdu_wire_size(pdu);
     x->resp->exchanges++;
     record_pdu(x, TRANSCRIPT_SEND, "request", pdu);
     if (coap_send(c->session, pdu) == COAP_INVALID_MID) {
+        x->left_behind = true;
         if (c->dtls < 0 || x->done) {
             x->resp->outcome = x->done ? x->resp->outcome : COAPDRV_DTLS_FAILED;
             x->done = true;
@@ -492,6 +430,8 @@ static int exchange_once(struct coapdrv_conn *c, struct exchange *x, coap_pdu_t 
             break;
         }
     }
+    if (x->pending)
+        x->left_behind = true;
     return 0;
 }
 
@@ -570,11 +510,23 @@ static int fetch_rest(struct coapdrv_conn *c, struct exchange *x, const struct c
     return 0;
 }
 
-int coapdrv_request(const struct coapdrv_target *t, const struct coapdrv_request *req,
-                    struct coapdrv_response *resp, struct assay_error *err)
+/* Whether a session may serve the next request after this call. */
+static bool worth_keeping(const struct coapdrv_conn *c, const struct exchange *x)
 {
-    struct coapdrv_conn c;
-    struct exchange x = {.resp = resp, .conn = &c};
+    if (x->left_behind)
+        return false;
+    if (x->resp->outcome != COAPDRV_RESPONSE && x->resp->outcome != COAPDRV_SILENCE)
+        return false;
+    return coap_session_get_proto(c->session) != COAP_PROTO_DTLS ||
+           (c->dtls > 0 && coap_session_get_state(c->session) == COAP_SESSION_STATE_ESTABLISHED);
+}
+
+int coapdrv_request_in(struct coapdrv_pool *pool, const struct coapdrv_target *t,
+                       const struct coapdrv_request *req, struct coapdrv_response *resp,
+                       struct assay_error *err)
+{
+    struct coapdrv_conn local, *c = &local;
+    struct exchange x = {.resp = resp};
     struct plan pl;
     assay_ms start = clock_now_ms(), deadline;
     int rc;
@@ -586,16 +538,27 @@ int coapdrv_request(const struct coapdrv_target *t, const struct coapdrv_request
     if (rc)
         return rc;
     x.max_body = req->max_body ? req->max_body : COAPDRV_DEFAULT_MAX_BODY;
-    rc = coapdrv_conn_open(&c, t, req->psk, err);
+    rc = pool ? coapdrv_pool_acquire(pool, t, req->psk, &c, err)
+              : coapdrv_conn_open(&local, t, req->psk, err);
     if (rc)
         return rc;
-    c.exchange = &x;
+    x.conn = c;
+    c->exchange = &x;
     deadline = start + t->timeout_ms;
-    rc = send_payload(&c, &x, req, &pl, deadline, err);
+    rc = send_payload(c, &x, req, &pl, deadline, err);
     if (rc == 0 && !resp->note[0])
-        rc = fetch_rest(&c, &x, req, &pl, deadline, err);
-    c.exchange = NULL;
-    coapdrv_conn_close(&c);
+        rc = fetch_rest(c, &x, req, &pl, deadline, err);
+    c->exchange = NULL;
+    if (pool)
+        coapdrv_pool_release(pool, c, rc == 0 && worth_keeping(c, &x));
+    else
+        coapdrv_conn_close(c);
     resp->elapsed_ms = clock_now_ms() - start;
     return rc;
+}
+
+int coapdrv_request(const struct coapdrv_target *t, const struct coapdrv_request *req,
+                    struct coapdrv_response *resp, struct assay_error *err)
+{
+    return coapdrv_request_in(NULL, t, req, resp, err);
 }

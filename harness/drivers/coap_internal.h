@@ -47,6 +47,20 @@ int coapdrv_conn_open(struct coapdrv_conn *c, const struct coapdrv_target *t,
                       const struct coapdrv_psk *psk, struct assay_error *err);
 void coapdrv_conn_close(struct coapdrv_conn *c);
 
+/* Points an open connection at the target of this call (sink, deadlines) and
+ * sets the session's retransmission from it. */
+void coapdrv_conn_tune(struct coapdrv_conn *c, const struct coapdrv_target *t);
+
+/* A connection for a request from the pool (kept or newly opened; *out is
+ * owned by the pool). Checks the target and scope first. Returns 0 or a
+ * negative assay_rc (nothing opened). */
+int coapdrv_pool_acquire(struct coapdrv_pool *p, const struct coapdrv_target *t,
+                         const struct coapdrv_psk *psk, struct coapdrv_conn **out,
+                         struct assay_error *err);
+
+/* Gives the connection back: kept for the next request when `keep`, closed otherwise. */
+void coapdrv_pool_release(struct coapdrv_pool *p, struct coapdrv_conn *c, bool keep);
+
 /* A PDU's size on the wire (header, token, options, marker, payload), and a one-line summary. */
 size_t coapdrv_pdu_wire_size(const coap_pdu_t *pdu);
 void coapdrv_pdu_summary(const coap_pdu_t *pdu, char *buf, size_t n);

@@ -16,9 +16,19 @@ struct ep {
     uint16_t port, dtls_port;
 };
 
+#define POOL_META "assay.coap.pool"
+
 static struct binding_env *env_of(lua_State *L)
 {
     return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* The session pool of this t.coap table (upvalue 2), or NULL (requests then
+ * open a session each). */
+static struct coapdrv_pool *pool_of(lua_State *L)
+{
+    struct coapdrv_pool **pp = lua_touserdata(L, lua_upvalueindex(2));
+    return pp ? *pp : NULL;
 }
 
 static int push_fail(lua_State *L, const char *word, const char *msg)
@@ -204,6 +214,8 @@ static void push_response(lua_State *L, const struct coapdrv_response *r)
     set_int(L, "bytes_sent", (lua_Integer)r->bytes_sent);
     set_int(L, "bytes_received", (lua_Integer)r->bytes_received);
     set_int(L, "elapsed_ms", r->elapsed_ms);
+    if (r->stale_replies)
+        set_int(L, "stale", r->stale_replies);
     if (r->note[0])
         set_str(L, "note", r->note, strlen(r->note));
 }
@@ -250,7 +262,7 @@ static int do_request(lua_State *L, enum coapdrv_method m, const char *path, int
     t = make_target(L, &ep, opts);
     if (q.psk)
         t.port = ep.dtls_port;
-    rc = coapdrv_request(&t, &q, &r, &err);
+    rc = coapdrv_request_in(pool_of(L), &t, &q, &r, &err);
     if (rc) {
         coapdrv_response_release(&r);
         return push_error(L, &err);
@@ -339,6 +351,7 @@ static int l_dtls_probe(lua_State *L)
     opts = opt_table(L, 3);
     t = make_target(L, &ep, opts);
     t.port = ep.dtls_port;
+    coapdrv_pool_close(pool_of(L), ep.host); /* one association with the device at a time */
     if (coapdrv_dtls_probe_psk(&t, &psk, &res, &err))
         return push_error(L, &err);
     state = coapdrv_dtls_state_name(res.state);
@@ -487,14 +500,50 @@ static int l_alive(lua_State *L)
     return 2;
 }
 
+static int l_close(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)coapdrv_pool_close(pool_of(L), NULL));
+    return 1;
+}
+
+/* __gc and __close of the pool userdata: closes its sessions. */
+static int l_pool_gc(lua_State *L)
+{
+    struct coapdrv_pool **pp = luaL_checkudata(L, 1, POOL_META);
+    coapdrv_pool_free(*pp);
+    *pp = NULL;
+    return 0;
+}
+
+/* Pushes a userdata owning a new session pool (holding NULL when out of memory). */
+static void push_pool(lua_State *L)
+{
+    struct coapdrv_pool **pp = lua_newuserdatauv(L, sizeof *pp, 0);
+    struct assay_error err = {0};
+    *pp = NULL;
+    if (luaL_newmetatable(L, POOL_META)) {
+        lua_pushcfunction(L, l_pool_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_pool_gc);
+        lua_setfield(L, -2, "__close");
+        lua_pushliteral(L, "t.coap sessions");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_setmetatable(L, -2);
+    if (coapdrv_pool_new(pp, &err))
+        *pp = NULL;
+}
+
 void bind_coap_push(lua_State *L, struct binding_env *env)
 {
     static const luaL_Reg fns[] = {
         {"get", l_get},       {"put", l_put},           {"post", l_post},
         {"delete", l_delete}, {"discover", l_discover}, {"dtls_probe", l_dtls_probe},
-        {"raw", l_raw},       {"alive", l_alive},       {NULL, NULL},
+        {"raw", l_raw},       {"alive", l_alive},       {"close", l_close},
+        {NULL, NULL},
     };
     lua_createtable(L, 0, sizeof fns / sizeof *fns - 1);
     lua_pushlightuserdata(L, env);
-    luaL_setfuncs(L, fns, 1);
+    push_pool(L);
+    luaL_setfuncs(L, fns, 2);
 }

@@ -6,8 +6,20 @@
  * the reason starts with a stable word: "out of scope", "timeout", "reset",
  * "unreachable", "dtls handshake failed", "error". Device answers of any code
  * are data. Every call checks env->scope, uses env->timeout_ms (a per-call
- * `timeout_ms` may only shorten it) and writes to env->sink. Each call opens
- * and closes its own socket, so nothing needs closing.
+ * `timeout_ms` may only shorten it) and writes to env->sink.
+ *
+ * Sessions: get/put/post/delete/discover keep their libcoap session open for
+ * the next request to the same peer and security (NoSec, or DTLS with the same
+ * PSK) in a pool owned by this t.coap table (drivers/coap.h, struct
+ * coapdrv_pool): a DTLS handshake is done once, not per request. Replies are
+ * matched by token (and message id for ACK/RST); a late or repeated reply to
+ * an earlier request is dropped and counted in the result's `stale`. A
+ * session is closed after a reset, an ICMP error, a DTLS failure or a CON
+ * request still unanswered at the deadline. The pool is closed by
+ * t.coap.close(), or when the table is collected (the runtime collects after
+ * every probe). dtls_probe first closes the pooled sessions to that address
+ * (one association with a device at a time) and, like raw and alive, uses a
+ * socket of its own.
  *
  * endpoint: { address = "127.0.0.2", port = 5683, dtls_port = 5684 }, or a
  *   device table with `address` and either `coap = { port, dtls_port }` or an
@@ -24,8 +36,9 @@
  *            options = { { number = 12, name = "Content-Format", value = "<bytes>" }, ... },
  *            payload = "<bytes>", truncated = bool (body stopped at max_body),
  *            exchanges = n, bytes_sent = n, bytes_received = n, elapsed_ms = n,
- *            note = "..." (why a block-wise transfer stopped early, if it did) }
+ *            note = "..." (why a block-wise transfer stopped early, if it did),
  *       -> nil, "reset" | "timeout" | "unreachable" | "dtls handshake failed" | "out of scope: ..."
+ *            stale = n (replies to earlier requests dropped, when any) }
  *       bytes_sent/received are CoAP message sizes summed over exchanges (no
  *       retransmissions); t.coap.raw gives exact datagram counts.
  *
@@ -60,6 +73,9 @@
  *
  *   ok, rtt_or_why = t.coap.alive(endpoint [, opts])
  *       A CoAP ping (empty CON). -> true, rtt_ms | nil, "timeout" | "out of scope: ..."
+ *
+ *   n = t.coap.close()
+ *       Closes every pooled session now (DTLS ones with close_notify); returns how many.
  */
 #ifndef ASSAY_LUA_BIND_COAP_H
 #define ASSAY_LUA_BIND_COAP_H

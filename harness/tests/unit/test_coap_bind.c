@@ -161,6 +161,24 @@ static void test_dtls(void **state)
         "assert(r.payload == 'hello world')\n");
 }
 
+/* Requests keep their session per peer and security; close() and dtls_probe close them. */
+static void test_sessions(void **state)
+{
+    lua_State *L = *state;
+    run(L, "coap.close()\n"
+           "local ep = { address = '127.0.0.1', port = UDP, dtls_port = DTLS }\n"
+           "local psk = { identity = 'lab', key = KEY }\n"
+           "for _ = 1, 3 do assert(coap.get(ep, '/hello').payload == 'hello world') end\n"
+           "for _ = 1, 3 do\n"
+           "  assert(coap.get(ep, '/hello', { psk = psk }).payload == 'hello world')\n"
+           "end\n"
+           "assert(coap.close() == 2)\n"
+           "assert(coap.close() == 0)\n"
+           "assert(coap.get(ep, '/hello', { psk = psk }) and coap.get(ep, '/hello'))\n"
+           "assert(coap.dtls_probe(ep, psk).established)\n"
+           "assert(coap.close() == 0)\n");
+}
+
 static void test_raw(void **state)
 {
     lua_State *L = *state;
@@ -201,11 +219,9 @@ static void test_misuse_raises(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_methods),
-        cmocka_unit_test(test_device_table_and_discover),
-        cmocka_unit_test(test_expected_failures),
-        cmocka_unit_test(test_dtls),
-        cmocka_unit_test(test_raw),
+        cmocka_unit_test(test_methods),           cmocka_unit_test(test_device_table_and_discover),
+        cmocka_unit_test(test_expected_failures), cmocka_unit_test(test_dtls),
+        cmocka_unit_test(test_sessions),          cmocka_unit_test(test_raw),
         cmocka_unit_test(test_misuse_raises),
     };
     return cmocka_run_group_tests_name("coap_bind", tests, setup, teardown);
