@@ -15,3 +15,12 @@ target_link_libraries(assay_bind_surface PUBLIC assay_drv_tcpscan PkgConfig::LUA
 assay_add_unit_test(NAME test_tcpscan
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/../tests/unit/test_tcpscan.c
     LIBS assay_bind_surface Threads::Threads)
+
+# surface.tcp-scan's judge against scans written by hand.
+find_program(ASSAY_LUA54 NAMES lua5.4 lua54)
+if(ASSAY_LUA54)
+    add_test(NAME surface_testcase_judges
+        COMMAND ${ASSAY_LUA54} ${CMAKE_SOURCE_DIR}/profiles/testcases/surface/tests/judges.lua
+                ${CMAKE_SOURCE_DIR}/profiles)
+    set_tests_properties(surface_testcase_judges PROPERTIES TIMEOUT 30)
+endif()
