@@ -41,8 +41,9 @@ struct capture {
     bool stop;
     unsigned mark_req, mark_done; /* mark requests and answers, by sequence number */
     struct timeval mark_tv;
-    uint64_t mark_packets;
+    uint64_t mark_packets, mark_dropped;
     uint64_t packets;
+    uint64_t dropped; /* the kernel's count of matching packets it could not queue */
     bool failed;
     char fail_msg[ASSAY_ERROR_MAX];
 
@@ -190,6 +191,14 @@ static int drain(struct capture *c)
     return 0;
 }
 
+/* Called with c->mu held, by the reader thread only (libpcap's counters are not shared). */
+static void update_drops(struct capture *c)
+{
+    struct pcap_stat ps;
+    if (pcap_stats(c->p, &ps) == 0)
+        c->dropped = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+}
+
 static void *reader(void *arg)
 {
     struct capture *c = arg;
@@ -211,9 +220,12 @@ static void *reader(void *arg)
         int bad = drain(c);
         pthread_mutex_lock(&c->mu);
         bool stop = c->stop || c->failed || bad;
+        if (c->mark_req != c->mark_done || stop)
+            update_drops(c);
         if (c->mark_req != c->mark_done) {
             gettimeofday(&c->mark_tv, NULL);
             c->mark_packets = c->packets;
+            c->mark_dropped = c->dropped;
             c->mark_done = c->mark_req;
             pthread_cond_broadcast(&c->cv);
         }
@@ -246,6 +258,7 @@ static int open_pcap(struct capture *c, const char *address, struct assay_error 
     pcap_set_promisc(c->p, 0);
     pcap_set_timeout(c->p, 100);
     pcap_set_immediate_mode(c->p, 1);
+    pcap_set_buffer_size(c->p, CAPTURE_BUFFER_BYTES);
     int rc = pcap_activate(c->p);
     if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
         return assay_fail(err, ASSAY_EIO,
@@ -410,7 +423,7 @@ int capture_mark(struct capture *cap, const char *label, struct assay_error *err
         rc = pthread_cond_timedwait(&cap->cv, &cap->mu, &until);
     bool done = (int)(cap->mark_done - want) >= 0;
     struct timeval tv = cap->mark_tv;
-    uint64_t packets = cap->mark_packets;
+    uint64_t packets = cap->mark_packets, dropped = cap->mark_dropped;
     char why[ASSAY_ERROR_MAX];
     snprintf(why, sizeof(why), "%s", cap->failed ? cap->fail_msg : "");
     pthread_mutex_unlock(&cap->mu);
@@ -419,7 +432,7 @@ int capture_mark(struct capture *cap, const char *label, struct assay_error *err
     if (!done)
         return assay_fail(err, ASSAY_ETIMEOUT, "capture on %s: mark '%s' not answered in %d ms",
                           cap->ifname, label, CAPTURE_MARK_TIMEOUT_MS);
-    return capture_marks_add(cap->marks_path, cap->marks_doc, label, &tv, packets, err);
+    return capture_marks_add(cap->marks_path, cap->marks_doc, label, &tv, packets, dropped, err);
 }
 
 int capture_close(struct capture *cap, struct assay_error *err)
@@ -438,6 +451,11 @@ int capture_close(struct capture *cap, struct assay_error *err)
         rc = assay_fail(err, ASSAY_EIO, "%s", cap->fail_msg);
     if (pcap_dump_flush(cap->d) != 0 && !rc)
         rc = assay_fail(err, ASSAY_EIO, "capture file %s: %s", cap->pcap_path, strerror(errno));
+    struct assay_error se = {0};
+    json_object_set_new(cap->marks_doc, "packets", json_integer((json_int_t)cap->packets));
+    json_object_set_new(cap->marks_doc, "dropped", json_integer((json_int_t)cap->dropped));
+    if (capture_marks_save(cap->marks_path, cap->marks_doc, &se) != 0 && !rc)
+        rc = assay_fail(err, se.code, "%s", se.msg);
     capture_free(cap);
     return rc;
 }
@@ -447,6 +465,15 @@ uint64_t capture_packets(const struct capture *cap)
     struct capture *c = (struct capture *)cap; /* the mutex is not part of the value */
     pthread_mutex_lock(&c->mu);
     uint64_t n = c->packets;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+uint64_t capture_dropped(const struct capture *cap)
+{
+    struct capture *c = (struct capture *)cap; /* the mutex is not part of the value */
+    pthread_mutex_lock(&c->mu);
+    uint64_t n = c->dropped;
     pthread_mutex_unlock(&c->mu);
     return n;
 }
@@ -491,7 +518,7 @@ json_t *capture_status_json(const struct capture *cap, const char *device_id, co
     snprintf(file, sizeof(file), "devices/%s/capture.pcap", device_id);
     if (capture_marks_path(file, marks, sizeof(marks)) != 0)
         marks[0] = 0;
-    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I}", "enabled", 1, "file", file, "marks", marks,
-                     "interface", cap->ifname, "filter", cap->filter, "packets",
-                     (json_int_t)capture_packets(cap));
+    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "enabled", 1, "file", file, "marks",
+                     marks, "interface", cap->ifname, "filter", cap->filter, "packets",
+                     (json_int_t)capture_packets(cap), "dropped", (json_int_t)capture_dropped(cap));
 }

@@ -22,7 +22,14 @@
  *
  *   {"capture": "capture.pcap", "interface": "lo", "filter": "host 127.0.0.2",
  *    "marks": [{"label": "start mqtt.x", "time_sec": 1764298808, "time_usec": 123456,
- *               "utc": "2026-11-28T02:40:08.123456Z", "packets": 12}, ...]}
+ *               "utc": "2026-11-28T02:40:08.123456Z", "packets": 12, "dropped": 0}, ...],
+ *    "packets": 40, "dropped": 0}                  (the last two written at close)
+ *
+ * "dropped" counts matching packets the kernel could not queue (the reader
+ * fell behind by more than CAPTURE_BUFFER_BYTES): a capture with drops is
+ * incomplete, and says so. The ring holds full-size frames (lo's MTU is
+ * 64 KiB), so the buffer is large: 2 MiB, libpcap's default, held only about
+ * 30 packets and dropped some under load.
  *
  * Capture needs root or CAP_NET_RAW. When it is not permitted (or the
  * interface is missing), capture_open() fails with a message saying so; the
@@ -50,6 +57,7 @@
 #define CAPTURE_MARK_TIMEOUT_MS 1000
 #define CAPTURE_STOP_TIMEOUT_MS 200
 #define CAPTURE_SNAPLEN 65535
+#define CAPTURE_BUFFER_BYTES (32 * 1024 * 1024) /* the kernel ring for one capture */
 
 struct capture;
 
@@ -99,6 +107,9 @@ int capture_close(struct capture *cap, struct assay_error *err);
 /* Packets in the file so far, an earlier capture appended to included (the last frame number). */
 uint64_t capture_packets(const struct capture *cap);
 
+/* Matching packets the kernel dropped, as of the last mark (0 before any). */
+uint64_t capture_dropped(const struct capture *cap);
+
 /* The interface being captured on; lives as long as cap. */
 const char *capture_ifname(const struct capture *cap);
 
@@ -113,7 +124,7 @@ int capture_open_device(const char *run_dir, const char *device_id, const char *
  * run.json's per-device "capture" object (new reference, NULL on ENOMEM):
  * with a capture, {"enabled": true, "file": "devices/<id>/capture.pcap",
  * "marks": "devices/<id>/capture.marks.json", "interface": "lo", "filter":
- * "host ...", "packets": N}; without one (cap NULL), {"enabled": false,
+ * "host ...", "packets": N, "dropped": D}; without one (cap NULL), {"enabled": false,
  * "reason": why} with why the message capture_open() gave.
  */
 json_t *capture_status_json(const struct capture *cap, const char *device_id, const char *why);

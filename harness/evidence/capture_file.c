@@ -111,7 +111,7 @@ int capture_marks_save(const char *path, json_t *doc, struct assay_error *err)
 }
 
 int capture_marks_add(const char *path, json_t *doc, const char *label, const struct timeval *tv,
-                      uint64_t packets, struct assay_error *err)
+                      uint64_t packets, uint64_t dropped, struct assay_error *err)
 {
     char utc[64], day[32];
     struct tm tm;
@@ -119,10 +119,10 @@ int capture_marks_add(const char *path, json_t *doc, const char *label, const st
     gmtime_r(&t, &tm);
     strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(utc, sizeof(utc), "%s.%06ldZ", day, (long)tv->tv_usec);
-    json_t *m =
-        json_pack("{s:s%, s:I, s:I, s:s, s:I}", "label", label,
-                  strnlen(label, CAPTURE_LABEL_MAX - 1), "time_sec", (json_int_t)tv->tv_sec,
-                  "time_usec", (json_int_t)tv->tv_usec, "utc", utc, "packets", (json_int_t)packets);
+    json_t *m = json_pack("{s:s%, s:I, s:I, s:s, s:I, s:I}", "label", label,
+                          strnlen(label, CAPTURE_LABEL_MAX - 1), "time_sec", (json_int_t)tv->tv_sec,
+                          "time_usec", (json_int_t)tv->tv_usec, "utc", utc, "packets",
+                          (json_int_t)packets, "dropped", (json_int_t)dropped);
     if (!m || json_array_append_new(json_object_get(doc, "marks"), m) != 0)
         return assay_fail(err, ASSAY_EINVAL, "capture marks: label is not valid UTF-8");
     return capture_marks_save(path, doc, err);

@@ -37,8 +37,9 @@ int capture_marks_load(const char *path, const char *pcap_path, const char *ifna
 /* Writes doc to path through a temporary file and rename(2). Returns 0 or ASSAY_EIO. */
 int capture_marks_save(const char *path, json_t *doc, struct assay_error *err);
 
-/* Appends {label, time_sec, time_usec, utc, packets} to doc's marks and saves. Returns as save. */
+/* Appends {label, time_sec, time_usec, utc, packets, dropped} to doc's marks and saves.
+ * Returns as save. */
 int capture_marks_add(const char *path, json_t *doc, const char *label, const struct timeval *tv,
-                      uint64_t packets, struct assay_error *err);
+                      uint64_t packets, uint64_t dropped, struct assay_error *err);
 
 #endif

@@ -313,6 +313,9 @@ static void test_capture_roundtrip(void **state)
     assert_true(req > s_tcp && rep <= e_tcp);
     assert_true(dgram > s_udp && dgram <= e_udp);
     assert_int_equal(e_udp, (long)n);
+    assert_int_equal(json_integer_value(json_object_get(m, "packets")), (json_int_t)n);
+    assert_true(json_is_integer(json_object_get(m, "dropped")));
+    assert_int_equal(json_integer_value(json_object_get(m, "dropped")), 0);
     json_decref(m);
 }
 

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
@@ -126,6 +127,15 @@ static void test_raw_bytes_agree(void **state)
         fail_msg("lua: %s", lua_tostring(L, -1));
     lua_close(L);
     assert_int_equal(capture_close(cap, &err), 0);
+    char marks[160];
+    json_error_t je;
+    assert_int_equal(capture_marks_path(pcap, marks, sizeof(marks)), 0);
+    json_t *md = json_load_file(marks, 0, &je);
+    assert_non_null(md);
+    json_int_t dropped = json_integer_value(json_object_get(md, "dropped"));
+    if (dropped != 0)
+        fail_msg("the kernel dropped %lld packets of this capture", (long long)dropped);
+    json_decref(md);
 
     captured(pcap, anon.port, 1, &wire_out);
     captured(pcap, anon.port, 0, &wire_in);
