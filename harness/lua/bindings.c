@@ -6,6 +6,7 @@
 #include "lua/binding.h"
 #include "lua/bind_coap.h"
 #include "lua/bind_documents.h"
+#include "lua/bind_labbroker.h"
 #include "lua/bind_modbus.h"
 #include "lua/bind_mqtt.h"
 #include "lua/bind_surface.h"
@@ -13,6 +14,7 @@
 const struct binding assay_bindings[] = {
     {"coap", bind_coap_push},
     {"documents", bind_documents_push},
+    {"labbroker", bind_labbroker_push},
     {"modbus", bind_modbus_push},
     {"mqtt", bind_mqtt_push},
     {"surface", bind_surface_push},
