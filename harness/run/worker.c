@@ -229,7 +229,10 @@ int worker_main(const struct worker_args *a)
         fprintf(stderr, "assay worker %s: %s\n", w.dev->id, err.msg);
         return 72;
     }
+    static char evidence[4200]; /* fetched documents; the lab broker's files go beside them */
+    snprintf(evidence, sizeof(evidence), "%s/devices/%s/documents", a->run_dir, w.dev->id);
     w.env = (struct binding_env){
+        .evidence_dir = evidence,
         .sink = &w.transcript.sink,
         .scope = &plan->bench.scope,
         .timeout_ms = plan->bench.defaults.timeout_ms,
