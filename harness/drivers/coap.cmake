@@ -27,6 +27,7 @@ set_tests_properties(linkformat_corpus_replay PROPERTIES TIMEOUT 60)
 
 # The driver: libcoap requests, DTLS probes and the raw UDP path.
 add_library(assay_drv_coap STATIC
+    ${CMAKE_CURRENT_SOURCE_DIR}/coap_cert.c
     ${CMAKE_CURRENT_SOURCE_DIR}/coap_client.c
     ${CMAKE_CURRENT_SOURCE_DIR}/coap_dtls.c
     ${CMAKE_CURRENT_SOURCE_DIR}/coap_pdu.c
@@ -34,7 +35,7 @@ add_library(assay_drv_coap STATIC
     ${CMAKE_CURRENT_SOURCE_DIR}/coap_raw.c)
 assay_target_defaults(assay_drv_coap)
 target_include_directories(assay_drv_coap PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)
-target_link_libraries(assay_drv_coap PUBLIC assay_core assay_linkformat PkgConfig::COAP
+target_link_libraries(assay_drv_coap PUBLIC assay_core assay_linkformat PkgConfig::COAP PkgConfig::CRYPTO
     PRIVATE Threads::Threads)
 
 assay_add_unit_test(NAME test_coap
@@ -54,6 +55,12 @@ target_link_libraries(assay_bind_coap PUBLIC assay_drv_coap PkgConfig::LUA)
 assay_add_unit_test(NAME test_coap_bind
     SOURCES ${ASSAY_COAP_TESTS}/unit/test_coap_bind.c ${ASSAY_COAP_TESTS}/unit/test_coap_server.c
     LIBS assay_bind_coap)
+
+# The DTLS certificate probe and its binding, against servers with a test PKI.
+assay_add_unit_test(NAME test_coap_pki
+    SOURCES ${ASSAY_COAP_TESTS}/unit/test_coap_pki.c ${ASSAY_COAP_TESTS}/unit/test_coap_server.c
+            ${ASSAY_COAP_TESTS}/unit/test_coap_certs.c
+    LIBS assay_bind_coap PkgConfig::CRYPTO)
 
 # The libFuzzer target, when the compiler is clang (scripts/fuzz builds it with any toolchain).
 if(CMAKE_C_COMPILER_ID STREQUAL "Clang")

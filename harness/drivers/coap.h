@@ -175,11 +175,44 @@ enum coapdrv_dtls_state {
     COAPDRV_DTLS_UNREACHABLE      /* ICMP error: nothing listens on the port */
 };
 
+#define COAPDRV_NAME_MAX 256
+
+/* A certificate the server presented, described without trusting it. */
+struct coapdrv_cert {
+    char subject[COAPDRV_NAME_MAX]; /* RFC 2253, non-printable bytes escaped */
+    char issuer[COAPDRV_NAME_MAX];
+    char not_before[32]; /* "2026-01-31T12:00:00Z" */
+    char not_after[32];
+    char key_type[16]; /* "RSA", "EC", "ED25519", ... */
+    int key_bits;
+    char sig_alg[64]; /* "ecdsa-with-SHA256" */
+    bool self_signed;
+    char sha256[65]; /* hex fingerprint of the DER */
+};
+
 struct coapdrv_dtls_result {
     enum coapdrv_dtls_state state;
     char version[32]; /* negotiated protocol ("DTLSv1.2") when established */
     char cipher[80];  /* negotiated cipher suite when established */
     int64_t elapsed_ms;
+    /* certificate probes (coapdrv_dtls_probe_pki) only */
+    bool pki;
+    bool client_cert;     /* the client had a certificate to present */
+    bool has_server_cert; /* the server sent a certificate (also when the handshake then failed) */
+    struct coapdrv_cert server_cert; /* the leaf */
+    size_t chain_len;                /* certificates the server sent */
+    bool ca_checked;                 /* a CA was given and a certificate was seen */
+    bool verified;                   /* the chain verifies against that CA */
+    char verify_error[128];          /* why not, when ca_checked and not verified */
+    bool name_matches;               /* the leaf names the target address (IP SAN or CN) */
+};
+
+/* Certificate material for a PKI probe. Each field is PEM text (starting
+ * "-----BEGIN") or the path of a PEM file; borrowed. */
+struct coapdrv_pki {
+    const char *ca;   /* trust anchors to verify the server against; NULL: not verified */
+    const char *cert; /* the client's certificate; NULL: the client presents none */
+    const char *key;  /* its private key; needed with cert */
 };
 
 /* "established", "rejected", "silent", "unreachable". */
@@ -190,6 +223,19 @@ const char *coapdrv_dtls_state_name(enum coapdrv_dtls_state s);
  * Returns 0 with `res` filled, or a negative assay_rc. Blocks up to timeout_ms.
  */
 int coapdrv_dtls_probe_psk(const struct coapdrv_target *t, const struct coapdrv_psk *psk,
+                           struct coapdrv_dtls_result *res, struct assay_error *err);
+
+/*
+ * Attempts a DTLS handshake with certificates (PKI) on t->port: the client
+ * offers certificate cipher suites only, presents pki->cert when given, and
+ * accepts any server certificate during the handshake (OpenSSL security level
+ * 0, so weak keys and suites show); the chain the server sent is described
+ * and verified against pki->ca afterwards. A server that offers only PSK
+ * rejects the handshake. Returns 0 with `res` filled, ASSAY_EINVAL (cert
+ * without key), ASSAY_EIO (a file unreadable or not PEM) or another negative
+ * assay_rc. Blocks up to timeout_ms.
+ */
+int coapdrv_dtls_probe_pki(const struct coapdrv_target *t, const struct coapdrv_pki *pki,
                            struct coapdrv_dtls_result *res, struct assay_error *err);
 
 /* ---- raw UDP path ---- */

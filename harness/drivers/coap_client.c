@@ -248,7 +248,7 @@ static int on_event(coap_session_t *session, const coap_event_t event)
 
 /* ---- connections ---- */
 
-static coap_context_t *new_context(void)
+coap_context_t *coapdrv_new_context(void)
 {
     coap_context_t *ctx = coap_new_context(NULL);
     if (ctx) {
@@ -265,7 +265,7 @@ static coap_context_t *shared_udp_context(void)
 {
     static coap_context_t *udp_ctx;
     if (!udp_ctx)
-        udp_ctx = new_context();
+        udp_ctx = coapdrv_new_context();
     return udp_ctx;
 }
 
@@ -287,7 +287,7 @@ int coapdrv_conn_open(struct coapdrv_conn *c, const struct coapdrv_target *t,
     coap_address_init(&dst);
     dst.size = c->addr.len;
     memcpy(&dst.addr, &c->addr.ss, c->addr.len);
-    c->ctx = psk ? new_context() : shared_udp_context();
+    c->ctx = psk ? coapdrv_new_context() : shared_udp_context();
     c->shared_ctx = !psk;
     if (!c->ctx)
         return assay_fail(err, ASSAY_ENOMEM, "coap: cannot create a libcoap context");

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <coap3/coap.h>
+#include <openssl/x509.h>
 
 #include "coap.h"
 
@@ -60,6 +61,28 @@ int coapdrv_pool_acquire(struct coapdrv_pool *p, const struct coapdrv_target *t,
 
 /* Gives the connection back: kept for the next request when `keep`, closed otherwise. */
 void coapdrv_pool_release(struct coapdrv_pool *p, struct coapdrv_conn *c, bool keep);
+
+/* A new libcoap context with the driver's response, NACK and event handlers, or NULL. */
+coap_context_t *coapdrv_new_context(void);
+
+/* ---- certificates (coap_cert.c) ---- */
+
+#define COAPDRV_PEM_MAX (256u * 1024u)
+
+/* PEM material from `spec` (PEM text, or the path of a file holding it) into
+ * a new NUL-terminated buffer (*out, free()) of *len bytes. Returns 0,
+ * ASSAY_EIO (unreadable, too big, or no "-----BEGIN") or ASSAY_ENOMEM. */
+int coapdrv_pem_load(const char *spec, char **out, size_t *len, struct assay_error *err);
+
+/* Describes a certificate (subject, issuer, validity, key, fingerprint). */
+void coapdrv_cert_describe(X509 *x, struct coapdrv_cert *out);
+
+/* Verifies leaf + chain (the certificates the server sent) against the CA
+ * certificates in `ca_pem` (NULL: nothing to check) and whether the leaf
+ * names `host`; fills res->ca_checked, verified, verify_error, name_matches.
+ * Returns 0, ASSAY_EIO (no certificate in ca_pem) or ASSAY_ENOMEM. */
+int coapdrv_cert_verify(const char *ca_pem, size_t ca_len, X509 *leaf, STACK_OF(X509) * chain,
+                        const char *host, struct coapdrv_dtls_result *res, struct assay_error *err);
 
 /* A PDU's size on the wire (header, token, options, marker, payload), and a one-line summary. */
 size_t coapdrv_pdu_wire_size(const coap_pdu_t *pdu);

@@ -337,32 +337,89 @@ static int l_discover(lua_State *L)
 
 /* ---- DTLS, raw, alive ---- */
 
+/* Reads { pki = { ca, cert, key } } at idx (strings stay on the caller's table). */
+static void check_pki(lua_State *L, int idx, struct coapdrv_pki *pki)
+{
+    int t = lua_gettop(L) + 1;
+    lua_getfield(L, idx, "pki");
+    luaL_argcheck(L, lua_istable(L, t), 2, "'pki' must be a table");
+    pki->ca = field_str(L, t, "ca", NULL);
+    pki->cert = field_str(L, t, "cert", NULL);
+    pki->key = field_str(L, t, "key", NULL);
+    lua_pop(L, 1);
+    if ((pki->cert != NULL) != (pki->key != NULL))
+        luaL_error(L, "t.coap: a pki 'cert' needs its 'key' (and a key its cert)");
+}
+
+static void push_cert(lua_State *L, const struct coapdrv_cert *c)
+{
+    lua_createtable(L, 0, 9);
+    set_str(L, "subject", c->subject, strlen(c->subject));
+    set_str(L, "issuer", c->issuer, strlen(c->issuer));
+    set_str(L, "not_before", c->not_before, strlen(c->not_before));
+    set_str(L, "not_after", c->not_after, strlen(c->not_after));
+    set_str(L, "key_type", c->key_type, strlen(c->key_type));
+    set_int(L, "key_bits", c->key_bits);
+    set_str(L, "sig_alg", c->sig_alg, strlen(c->sig_alg));
+    set_bool(L, "self_signed", c->self_signed);
+    set_str(L, "sha256", c->sha256, strlen(c->sha256));
+    lua_setfield(L, -2, "server_cert");
+}
+
+static void push_dtls_result(lua_State *L, const struct coapdrv_dtls_result *res)
+{
+    const char *state = coapdrv_dtls_state_name(res->state);
+    lua_createtable(L, 0, 14);
+    set_str(L, "mode", res->pki ? "pki" : "psk", 3);
+    set_str(L, "state", state, strlen(state));
+    set_bool(L, "established", res->state == COAPDRV_DTLS_ESTABLISHED);
+    if (res->version[0])
+        set_str(L, "version", res->version, strlen(res->version));
+    if (res->cipher[0])
+        set_str(L, "cipher", res->cipher, strlen(res->cipher));
+    set_int(L, "elapsed_ms", res->elapsed_ms);
+    if (!res->pki)
+        return;
+    set_bool(L, "client_cert", res->client_cert);
+    if (!res->has_server_cert)
+        return;
+    push_cert(L, &res->server_cert);
+    set_int(L, "chain_length", (lua_Integer)res->chain_len);
+    set_bool(L, "name_matches", res->name_matches);
+    set_bool(L, "ca_checked", res->ca_checked);
+    if (res->ca_checked)
+        set_bool(L, "verified", res->verified);
+    if (res->verify_error[0])
+        set_str(L, "verify_error", res->verify_error, strlen(res->verify_error));
+}
+
 static int l_dtls_probe(lua_State *L)
 {
     struct ep ep;
     struct coapdrv_psk psk;
+    struct coapdrv_pki pki = {0};
     struct coapdrv_dtls_result res;
     struct coapdrv_target t;
     struct assay_error err = {0};
-    const char *state;
-    int opts;
+    bool use_pki;
+    int opts, rc;
     check_endpoint(L, &ep);
-    check_psk(L, 2, &psk);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    use_pki = lua_getfield(L, 2, "pki") != LUA_TNIL;
+    lua_pop(L, 1);
+    if (use_pki)
+        check_pki(L, 2, &pki);
+    else
+        check_psk(L, 2, &psk);
     opts = opt_table(L, 3);
     t = make_target(L, &ep, opts);
     t.port = ep.dtls_port;
     coapdrv_pool_close(pool_of(L), ep.host); /* one association with the device at a time */
-    if (coapdrv_dtls_probe_psk(&t, &psk, &res, &err))
+    rc = use_pki ? coapdrv_dtls_probe_pki(&t, &pki, &res, &err)
+                 : coapdrv_dtls_probe_psk(&t, &psk, &res, &err);
+    if (rc)
         return push_error(L, &err);
-    state = coapdrv_dtls_state_name(res.state);
-    lua_createtable(L, 0, 5);
-    set_str(L, "state", state, strlen(state));
-    set_bool(L, "established", res.state == COAPDRV_DTLS_ESTABLISHED);
-    if (res.version[0])
-        set_str(L, "version", res.version, strlen(res.version));
-    if (res.cipher[0])
-        set_str(L, "cipher", res.cipher, strlen(res.cipher));
-    set_int(L, "elapsed_ms", res.elapsed_ms);
+    push_dtls_result(L, &res);
     return 1;
 }
 

@@ -49,12 +49,37 @@
  *                                              { name = "obs" } } }, ... }
  *       or, when it does not parse: link_error = "link-format: offset N: ...".
  *
- *   r, why = t.coap.dtls_probe(endpoint, psk [, opts])
- *       psk: { identity = "...", key = "..." }. Handshake only, on dtls_port.
- *       -> { state = "established" | "rejected" | "silent" | "unreachable",
- *            established = bool, version = "DTLSv1.2", cipher = "...", elapsed_ms = n }
+ *   r, why = t.coap.dtls_probe(endpoint, credentials [, opts])
+ *       Handshake only, on dtls_port. credentials is either a PSK
+ *         { identity = "...", key = "..." }
+ *       or certificates (PKI):
+ *         { pki = { ca = "...", cert = "...", key = "..." } }
+ *       where each of ca, cert, key is PEM text ("-----BEGIN ...") or the path
+ *       of a PEM file (e.g. the certificate/private_key of a bench credential
+ *       such as coap_cert), all optional: without cert/key the client presents
+ *       no certificate; without ca the server's chain is described but not
+ *       verified. The PKI client offers certificate suites only (a PSK-only
+ *       server rejects it) and accepts any server certificate during the
+ *       handshake, at OpenSSL security level 0 so weak keys and suites show.
+ *       -> { mode = "psk" | "pki",
+ *            state = "established" | "rejected" | "silent" | "unreachable",
+ *            established = bool, version = "DTLSv1.2", cipher = "...", elapsed_ms = n,
+ *            -- pki only:
+ *            client_cert = bool (a client certificate was offered),
+ *            server_cert = { subject = "CN=...,O=...", issuer = "...",
+ *                            not_before = "2026-01-31T12:00:00Z", not_after = "...",
+ *                            key_type = "EC" | "RSA" | ..., key_bits = n,
+ *                            sig_alg = "ecdsa-with-SHA256", self_signed = bool,
+ *                            sha256 = "<hex>" },
+ *            chain_length = n, name_matches = bool (IP SAN or CN names the address),
+ *            ca_checked = bool, verified = bool (when ca_checked),
+ *            verify_error = "..." (when not verified) }
+ *       server_cert and the fields after it are present whenever the server
+ *       sent a certificate, also when the handshake then failed (e.g. the
+ *       server requires a client certificate and none was given).
  *       "rejected" means the peer answered but the handshake did not complete
  *       (a wrong key shows this way only at the deadline: DTLS drops bad records).
+ *       A cert or CA file that cannot be read returns nil, "error: ...".
  *
  *   r, why = t.coap.raw(endpoint, message [, opts])
  *       message: a string of bytes sent exactly, or a table:

@@ -128,10 +128,43 @@ static uint16_t endpoint_port(coap_endpoint_t *ep)
     return colon ? (uint16_t)strtoul(colon + 1, NULL, 10) : 0;
 }
 
-static void serve(int fd)
+/* Where the PKI server's certificates are; NULL: the DTLS endpoint uses PSK. */
+struct pki_files {
+    const char *dir;
+    bool require_client_cert;
+};
+
+static void set_security(coap_context_t *ctx, const struct pki_files *pki)
+{
+    static char ca[512], cert[512], key[512];
+    coap_dtls_spsk_t psk;
+    coap_dtls_pki_t setup;
+    if (!pki) {
+        memset(&psk, 0, sizeof psk);
+        psk.version = COAP_DTLS_SPSK_SETUP_VERSION;
+        psk.psk_info.key.s = (const uint8_t *)TEST_COAP_PSK_KEY;
+        psk.psk_info.key.length = strlen(TEST_COAP_PSK_KEY);
+        coap_context_set_psk2(ctx, &psk);
+        return;
+    }
+    snprintf(ca, sizeof ca, "%s/ca.pem", pki->dir);
+    snprintf(cert, sizeof cert, "%s/server.pem", pki->dir);
+    snprintf(key, sizeof key, "%s/server.key", pki->dir);
+    memset(&setup, 0, sizeof setup);
+    setup.version = COAP_DTLS_PKI_SETUP_VERSION;
+    setup.verify_peer_cert = pki->require_client_cert;
+    setup.check_common_ca = pki->require_client_cert;
+    setup.pki_key.key_type = COAP_PKI_KEY_PEM;
+    setup.pki_key.key.pem.ca_file = ca;
+    setup.pki_key.key.pem.public_cert = cert;
+    setup.pki_key.key.pem.private_key = key;
+    if (!coap_context_set_pki(ctx, &setup))
+        _exit(4);
+}
+
+static void serve(int fd, const struct pki_files *pki)
 {
     coap_address_t a;
-    coap_dtls_spsk_t psk;
     coap_endpoint_t *udp, *dtls;
     coap_context_t *ctx;
     char line[64];
@@ -141,11 +174,7 @@ static void serve(int fd)
     coap_dtls_set_log_level(LOG_EMERG);
     ctx = coap_new_context(NULL);
     coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
-    memset(&psk, 0, sizeof psk);
-    psk.version = COAP_DTLS_SPSK_SETUP_VERSION;
-    psk.psk_info.key.s = (const uint8_t *)TEST_COAP_PSK_KEY;
-    psk.psk_info.key.length = strlen(TEST_COAP_PSK_KEY);
-    coap_context_set_psk2(ctx, &psk);
+    set_security(ctx, pki);
     coap_address_init(&a);
     a.addr.sin.sin_family = AF_INET;
     a.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -164,7 +193,7 @@ static void serve(int fd)
         coap_io_process(ctx, 1000);
 }
 
-int test_coap_server_start(struct test_coap_server *s)
+static int start(struct test_coap_server *s, const struct pki_files *pki)
 {
     int p[2];
     char line[64] = {0};
@@ -179,7 +208,7 @@ int test_coap_server_start(struct test_coap_server *s)
     if (s->pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(p[0]);
-        serve(p[1]);
+        serve(p[1], pki);
         _exit(0);
     }
     close(p[1]);
@@ -193,6 +222,18 @@ int test_coap_server_start(struct test_coap_server *s)
     s->udp_port = (uint16_t)u;
     s->dtls_port = (uint16_t)d;
     return 0;
+}
+
+int test_coap_server_start(struct test_coap_server *s)
+{
+    return start(s, NULL);
+}
+
+int test_coap_server_start_pki(struct test_coap_server *s, const char *dir,
+                               bool require_client_cert)
+{
+    struct pki_files pki = {.dir = dir, .require_client_cert = require_client_cert};
+    return start(s, &pki);
 }
 
 void test_coap_server_stop(struct test_coap_server *s)

@@ -6,12 +6,14 @@
  * /big (GET: TEST_COAP_BIG_LEN bytes of test_coap_big_byte(i), served
  * block-wise), /store (GET the stored body or 4.04; PUT 2.04, POST 2.01,
  * DELETE 2.02; bodies up to 8 KiB, Block1 handled by libcoap), /obs (GET,
- * attribute obs). A NoSec endpoint and a DTLS-PSK endpoint (key
- * TEST_COAP_PSK_KEY, any identity).
+ * attribute obs). A NoSec endpoint and a DTLS endpoint: DTLS-PSK (key
+ * TEST_COAP_PSK_KEY, any identity), or, started with
+ * test_coap_server_start_pki(), DTLS with certificates only.
  */
 #ifndef ASSAY_TEST_COAP_SERVER_H
 #define ASSAY_TEST_COAP_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,6 +31,18 @@ uint8_t test_coap_big_byte(size_t i);
 
 /* Forks the server and waits (up to 5 s) for its ports. Returns 0 or -1. */
 int test_coap_server_start(struct test_coap_server *s);
+
+/* Writes a test PKI into `dir` (EC P-256, valid for 30 days): ca.pem (CN
+ * assay-test-ca), other-ca.pem (an unrelated CA), server.pem/server.key (CN
+ * coap-test-server, IP SAN 127.0.0.1, issued by ca) and client.pem/client.key
+ * (CN coap-test-client, issued by ca). Returns 0 or -1. */
+int test_coap_make_certs(const char *dir);
+
+/* As test_coap_server_start, but the DTLS endpoint offers certificates only
+ * (server.pem/server.key from `dir`); with require_client_cert, the client
+ * must present a certificate issued by ca.pem. */
+int test_coap_server_start_pki(struct test_coap_server *s, const char *dir,
+                               bool require_client_cert);
 
 /* Kills the child by pid and reaps it. */
 void test_coap_server_stop(struct test_coap_server *s);
