@@ -32,3 +32,9 @@ target_link_libraries(mqtt_raw_corpus_replay PRIVATE assay_drv_mqtt)
 add_test(NAME mqtt_raw_corpus_replay
     COMMAND mqtt_raw_corpus_replay ${ASSAY_FUZZ_DIR}/mqtt_raw_corpus)
 set_tests_properties(modbus_ident_corpus_replay mqtt_raw_corpus_replay PROPERTIES TIMEOUT 60)
+
+# The hostile bench end to end: no crash, no ERROR, deadlines held, the
+# well-behaved device unaffected, report.html inert, worker memory per device.
+add_test(NAME e2e_hostile COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_e2e_hostile.sh
+    ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR} ${ASSAY_SANITIZE})
+set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 900)
