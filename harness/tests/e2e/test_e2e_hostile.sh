@@ -94,10 +94,17 @@ n_error=$(jq '[.devices[].testcases[] | select(.verdict == "ERROR")] | length' "
 # Deadlines: the bench's testcase_timeout_s plus the larger of 2 s and 25 %.
 limit_ms=$(($(sed -n 's/^  testcase_timeout_s: *\([0-9]*\)/\1/p' "$yaml") * 1000))
 slack=$((limit_ms / 4 > 2000 ? limit_ms / 4 : 2000))
-late=$(jq -r --argjson max $((limit_ms + slack)) '.devices[] | .id as $d | .testcases[] |
-    select(.started != null and .finished != null) |
-    ((.finished | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.started | sub("\\.[0-9]+Z$"; "Z") | fromdate)) as $s |
-    select(($s * 1000) > ($max + 1000) or ((.duration_ms // 0) > $max)) | "  \($d) \(.id): \($s) s"' "$rj")
+# A test case the supervisor stopped has no start time: it started when the
+# device's previous test case finished (a worker runs them one after another).
+late=$(jq -r --argjson max $((limit_ms + slack)) '
+    def t: if . == null or . == "" then null else
+        (sub("\\.[0-9]+Z$"; "Z") | fromdate) + ((capture("\\.(?<ms>[0-9]{3})Z$").ms // "0") | tonumber) / 1000 end;
+    .devices[] | .id as $d | [.testcases[] | select(.finished != null and .finished != "")] |
+    sort_by(.finished) | . as $tc | range(0; length) as $i | $tc[$i] |
+    ((.started | t) // (if $i > 0 and (.rationale | startswith("deadline")) then ($tc[$i - 1].finished | t) else null end)) as $s |
+    select($s != null) | ((.finished | t) - $s) as $secs |
+    select(($secs * 1000) > ($max + 1000) or ((.duration_ms // 0) > $max)) |
+    "  \($d) \(.id): \($secs) s"' "$rj")
 [[ -z "$late" ]] || fail "test cases past their deadline ($((limit_ms + slack)) ms):
 $late"
 stopped=$(jq '[.devices[].testcases[] | select(.rationale | startswith("deadline"))] | length' "$rj")
