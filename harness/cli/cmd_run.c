@@ -23,6 +23,8 @@ static void help(void)
            "  -j, --jobs N             devices tested at once (default: cores, at most the\n"
            "                           number of devices)\n"
            "  -o, --output DIR         where run directories go (default results)\n"
+           "      --device PATTERN     run only the devices whose id matches (a shell\n"
+           "                           pattern such as 'mqtt-*'; repeatable)\n"
            "      --allow LIST         categories to allow beyond the bench's defaults:\n"
            "                           intrusive, destructive, dos (comma-separated)\n"
            "      --profile-path DIR   where profiles and obligations.yaml are found\n"
@@ -91,17 +93,24 @@ static int invocation_apply(const json_t *inv, const char **bench, struct plan_o
         if (!json_is_string(p) || plan_options_add_profile(po, json_string_value(p)))
             return -1;
     }
+    json_array_foreach(json_object_get(inv, "devices"), i, p)
+    {
+        if (!json_is_string(p) || po->ndevices == sizeof(po->devices) / sizeof(po->devices[0]))
+            return -1;
+        po->devices[po->ndevices++] = json_string_value(p);
+    }
     return *bench && po->profile_root && po->nprofiles ? 0 : -1;
 }
 
 int cmd_run(int argc, char **argv)
 {
-    enum { OPT_ALLOW = 256, OPT_PATH, OPT_RESUME, OPT_SIGN, OPT_PASS };
+    enum { OPT_ALLOW = 256, OPT_PATH, OPT_RESUME, OPT_SIGN, OPT_PASS, OPT_DEVICE };
     static const struct option opts[] = {
         {"profile", required_argument, NULL, 'p'},
         {"jobs", required_argument, NULL, 'j'},
         {"output", required_argument, NULL, 'o'},
         {"allow", required_argument, NULL, OPT_ALLOW},
+        {"device", required_argument, NULL, OPT_DEVICE},
         {"profile-path", required_argument, NULL, OPT_PATH},
         {"resume", required_argument, NULL, OPT_RESUME},
         {"sign", required_argument, NULL, OPT_SIGN},
@@ -125,6 +134,11 @@ int cmd_run(int argc, char **argv)
                 return cli_usage_error("run", "-j takes a number from 1 to 1024");
             break;
         case 'o': ro.out_dir = optarg; break;
+        case OPT_DEVICE:
+            if (po.ndevices == sizeof(po.devices) / sizeof(po.devices[0]))
+                return cli_usage_error("run", "too many --device patterns");
+            po.devices[po.ndevices++] = optarg;
+            break;
         case OPT_ALLOW:
             if (parse_allow(optarg, &ro.allow_extra))
                 return cli_usage_error("run", "--allow takes safe, intrusive, destructive, dos");
@@ -143,7 +157,7 @@ int cmd_run(int argc, char **argv)
     const char *bench_path = optind == argc - 1 ? argv[optind] : NULL;
     if (ro.resume_dir) {
         struct assay_error e = {0};
-        if (optind < argc - 1 || po.nprofiles || ro.allow_extra)
+        if (optind < argc - 1 || po.nprofiles || ro.allow_extra || po.ndevices)
             return cli_usage_error("run", "--resume takes the run's own bench, profiles and "
                                           "--allow; give only the run directory (and -j)");
         inv = run_read_invocation(ro.resume_dir, &e);

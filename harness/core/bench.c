@@ -1,6 +1,7 @@
 /* bench.c: loading and checking a bench file and its dossiers (see bench.h). */
 #include "bench.h"
 
+#include <fnmatch.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,4 +408,32 @@ int bench_replace_dossier(struct bench *b, const char *model, const char *path,
     dossier_release(old);
     *old = fresh;
     return 0;
+}
+
+int bench_select_devices(struct bench *b, const char *const *patterns, size_t n,
+                         struct diag_list *diags)
+{
+    if (n == 0)
+        return 0;
+    int rc = 0;
+    for (size_t k = 0; k < n; k++) {
+        bool any = false;
+        for (size_t i = 0; i < b->ndevices && !any; i++)
+            any = fnmatch(patterns[k], b->devices[i].id, 0) == 0;
+        if (!any) {
+            diag_add(diags, b->path, 0, 0, "--device '%s' matches no device of the bench",
+                     patterns[k]);
+            rc = ASSAY_EINVAL;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < b->ndevices; i++) {
+        bool match = false;
+        for (size_t k = 0; k < n && !match; k++)
+            match = fnmatch(patterns[k], b->devices[i].id, 0) == 0;
+        if (match)
+            b->devices[kept++] = b->devices[i];
+    }
+    b->ndevices = kept;
+    return rc;
 }

@@ -88,6 +88,12 @@ void dossier_release(struct dossier *d);
 
 void bench_release(struct bench *b);
 
+/* Keeps only the devices whose id matches one of the shell patterns (fnmatch),
+ * e.g. to run part of a bench. A pattern that matches no device is a problem
+ * reported in diags (ASSAY_EINVAL). With n == 0 every device is kept. */
+int bench_select_devices(struct bench *b, const char *const *patterns, size_t n,
+                         struct diag_list *diags);
+
 /* Replaces the dossier of `model` with the one in `path` (checked like any
  * dossier), e.g. a corrected dossier for `assay rescore`. Devices keep
  * pointing at it. Returns 0, ASSAY_EINVAL (no such model, or problems in

@@ -32,6 +32,8 @@ int plan_load(struct plan *p, const char *bench_path, const struct plan_options 
         return rc;
     }
     int brc = bench_load(&p->bench, bench_path, catalogue_known, &p->catalogue, diags);
+    if (!brc)
+        brc = bench_select_devices(&p->bench, po->devices, po->ndevices, diags);
     int prc = 0;
     if (po->nprofiles)
         prc = plan_profiles_load(&p->profiles, p->profile_root, po->profiles, po->nprofiles,

@@ -24,7 +24,9 @@ struct plan_options {
     const char *profile_root;                /* NULL: cli default */
     const char *profiles[PLAN_MAX_PROFILES]; /* names or paths, borrowed */
     size_t nprofiles;
-    unsigned allow_extra; /* categories added by --allow */
+    unsigned allow_extra;                       /* categories added by --allow */
+    const char *devices[PLAN_MAX_PROFILES * 4]; /* --device patterns, borrowed; none = all */
+    size_t ndevices;
 };
 
 struct plan_profiles; /* the loaded profiles and test cases (runtime) */
