@@ -17,6 +17,31 @@ int plan_options_add_profile(struct plan_options *po, const char *profile)
     return 0;
 }
 
+/*
+ * The bench's defaults.scan_ports are the ports the attack-surface scan tries:
+ * they become the `ports` parameter of surface.tcp-scan unless the bench's
+ * `parameters:` block sets it itself.
+ */
+static void apply_scan_ports(struct bench *b)
+{
+    json_t *ports = json_object_get(json_object_get(b->doc.root, "defaults"), "scan_ports");
+    if (!ports)
+        return;
+    json_t *params = json_object_get(b->doc.root, "parameters");
+    if (!params) {
+        params = json_object();
+        json_object_set_new(b->doc.root, "parameters", params);
+        b->parameters = params;
+    }
+    json_t *scan = json_object_get(params, "surface.tcp-scan");
+    if (!scan) {
+        scan = json_object();
+        json_object_set_new(params, "surface.tcp-scan", scan);
+    }
+    if (!json_object_get(scan, "ports"))
+        json_object_set(scan, "ports", ports);
+}
+
 int plan_load(struct plan *p, const char *bench_path, const struct plan_options *po,
               struct diag_list *diags)
 {
@@ -34,6 +59,8 @@ int plan_load(struct plan *p, const char *bench_path, const struct plan_options 
     int brc = bench_load(&p->bench, bench_path, catalogue_known, &p->catalogue, diags);
     if (!brc)
         brc = bench_select_devices(&p->bench, po->devices, po->ndevices, diags);
+    if (!brc)
+        apply_scan_ports(&p->bench);
     int prc = 0;
     if (po->nprofiles)
         prc = plan_profiles_load(&p->profiles, p->profile_root, po->profiles, po->nprofiles,

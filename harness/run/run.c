@@ -221,6 +221,9 @@ static void handle_line(struct supervisor *s, struct job *j, const char *text, s
     } else if (!strcmp(ev, "result")) {
         finish_testcase(s, j, (size_t)tc, json_incref(json_object_get(msg, "testcase")));
         j->current = -1;
+    } else if (!strcmp(ev, "capture")) {
+        json_t *dev = record_device(s->rec, dev_of(s, j)->id);
+        json_object_set(dev, "capture", json_object_get(msg, "capture"));
     } else if (!strcmp(ev, "identity")) {
         const struct profile *p;
         const struct testcase *itc;

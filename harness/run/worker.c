@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "evidence/capture.h"
 #include "evidence/transcript_file.h"
 #include "lua/judge.h"
 #include "lua/probe.h"
@@ -22,6 +24,8 @@ struct worker {
     const json_t *dossier;
     struct transcript_file transcript;
     struct binding_env env;
+    struct capture *cap; /* the device's packet capture, NULL when not permitted */
+    char keylog[4200], dossier_dir[4200], documents_dir[4200];
     struct probe_state **states; /* one per profile, created when first needed */
     const struct profile **state_of;
     size_t nstates;
@@ -122,8 +126,14 @@ static void run_one(struct worker *w, size_t i)
 
     json_t *obs = NULL, *stored = NULL;
     struct probe_state *ps = state_for(w, p, &err);
+    char mark[200];
+    struct assay_error merr = {0};
+    snprintf(mark, sizeof(mark), "start %s", tc->id);
+    capture_mark(w->cap, mark, &merr);
     if (ps)
         probe_run(ps, tc, w->dev->json, w->dossier, params, &w->env, NULL, &obs, &err);
+    snprintf(mark, sizeof(mark), "end %s", tc->id);
+    capture_mark(w->cap, mark, &merr);
     worker_observation_path(w->dev->id, tc->id, rel, sizeof(rel));
     if (obs)
         stored = store(w, rel, obs, &err);
@@ -211,6 +221,53 @@ static void check_identity(struct worker *w, size_t i)
     json_decref(obs);
 }
 
+/* Tells the supervisor whether packets are captured, for run.json. */
+static void send_capture(struct worker *w, const char *why)
+{
+    json_t *status = capture_status_json(w->cap, w->dev->id, why);
+    if (status)
+        send_line(w->a->fd, json_pack("{s:s, s:I, s:o}", "event", "capture", "tc", (json_int_t)0,
+                                      "capture", status));
+}
+
+/* The packet capture, the TLS key log, the dossier's folder and where pages are kept. */
+static void open_evidence(struct worker *w)
+{
+    struct assay_error err = {0};
+    const char *run_dir = w->a->run_dir;
+    if (capture_open_device(run_dir, w->dev->id, w->dev->address, &w->cap, &err)) {
+        fprintf(stderr, "assay worker %s: %s; carrying on with transcripts\n", w->dev->id, err.msg);
+        w->cap = NULL;
+    }
+    send_capture(w, err.msg[0] ? err.msg : NULL);
+    if (capture_keylog_path(run_dir, w->dev->id, w->keylog, sizeof(w->keylog)) == 0)
+        w->env.keylog_path = w->keylog;
+    if (w->dev->dossier && w->dev->dossier->path) {
+        snprintf(w->dossier_dir, sizeof(w->dossier_dir), "%s", w->dev->dossier->path);
+        char *slash = strrchr(w->dossier_dir, '/');
+        if (slash) {
+            *slash = 0;
+            w->env.dossier_dir = w->dossier_dir;
+        }
+    }
+    snprintf(w->documents_dir, sizeof(w->documents_dir), "%s/devices/%s/documents", run_dir,
+             w->dev->id);
+    if (mkdir(w->documents_dir, 0755) == 0 || errno == EEXIST)
+        w->env.evidence_dir = w->documents_dir;
+}
+
+static void close_capture(struct worker *w)
+{
+    struct assay_error err = {0};
+    if (!w->cap)
+        return;
+    capture_mark(w->cap, "end of device", &err);
+    send_capture(w, NULL);
+    if (capture_close(w->cap, &err))
+        fprintf(stderr, "assay worker %s: capture: %s\n", w->dev->id, err.msg);
+    w->cap = NULL;
+}
+
 int worker_main(const struct worker_args *a)
 {
     struct worker w = {.a = a};
@@ -229,21 +286,21 @@ int worker_main(const struct worker_args *a)
         fprintf(stderr, "assay worker %s: %s\n", w.dev->id, err.msg);
         return 72;
     }
-    static char evidence[4200]; /* fetched documents; the lab broker's files go beside them */
-    snprintf(evidence, sizeof(evidence), "%s/devices/%s/documents", a->run_dir, w.dev->id);
     w.env = (struct binding_env){
-        .evidence_dir = evidence,
         .sink = &w.transcript.sink,
         .scope = &plan->bench.scope,
         .timeout_ms = plan->bench.defaults.timeout_ms,
         .pause_ms = plan->bench.defaults.pause_ms,
         .max_connections = plan->bench.defaults.max_connections,
     };
+    /* evidence_dir: fetched documents; the lab broker's files go beside them. */
+    open_evidence(&w);
     size_t ntc = plan_profiles_testcases(plan->profiles);
     for (size_t i = a->first; i < ntc; i++)
         run_one(&w, i);
     for (size_t i = 0; i < ntc; i++)
         check_identity(&w, i);
+    close_capture(&w);
     for (size_t i = 0; i < w.nstates; i++)
         probe_state_free(w.states[i]);
     free(w.states);
