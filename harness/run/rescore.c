@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/journal.h"
 #include "core/record.h"
+#include "evidence/provenance.h"
 #include "lua/judge.h"
 #include "run/entry.h"
 #include "run/judge_model.h"
@@ -265,6 +266,9 @@ int rescore_execute(const struct plan *plan, const char *source_dir, const char 
     json_object_set_new(rec, "source_run", json_string(source_id ? source_id : ""));
     json_object_set(rec, "allowed", json_object_get(source, "allowed"));
     json_object_set_new(rec, "profiles", plan_profiles_describe(plan->profiles));
+    json_t *prov = provenance_collect(plan, err);
+    if (prov)
+        json_object_set_new(rec, "provenance", prov);
     json_t *model_units = json_array();
     for (size_t k = 0; k < plan->bench.ndevices; k++) {
         const struct device *d = &plan->bench.devices[k];

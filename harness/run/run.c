@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/journal.h"
 #include "core/record.h"
+#include "evidence/provenance.h"
 #include "lua/profile.h"
 #include "run/entry.h"
 #include "run/judge_model.h"
@@ -705,6 +706,12 @@ int run_execute(const struct plan *plan, const struct run_options *o, struct run
         json_object_set_new(s.rec, "resumed", json_true());
     }
     json_object_set_new(s.rec, "profiles", plan_profiles_describe(plan->profiles));
+    struct assay_error perr = {0};
+    json_t *prov = provenance_collect(plan, &perr);
+    if (prov)
+        json_object_set_new(s.rec, "provenance", prov);
+    else
+        fprintf(stderr, "assay run: provenance incomplete: %s\n", perr.msg);
     json_object_set_new(s.rec, "allowed",
                         allowed_json(plan->bench.defaults.allow | o->allow_extra));
 

@@ -58,8 +58,8 @@ static void find_run(const char *out, char *dir, size_t size)
 static void normalise(json_t *rec)
 {
     /* kind and source_run tell a rescore from a run; everything else must be equal. */
-    static const char *const top[] = {"id",   "started",    "finished", "resumed",
-                                      "kind", "source_run", "resources"};
+    static const char *const top[] = {"id",   "started",    "finished",  "resumed",
+                                      "kind", "source_run", "resources", "provenance"};
     for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
         json_object_del(rec, top[i]);
     json_object_del(json_object_get(rec, "bench"), "path");
@@ -68,6 +68,7 @@ static void normalise(json_t *rec)
     json_array_foreach(json_object_get(rec, "devices"), i, dev)
     {
         json_object_del(json_object_get(dev, "dossier"), "file");
+        json_object_del(dev, "capture"); /* permitted or not depends on the machine */
         json_array_foreach(json_object_get(dev, "testcases"), k, tc)
         {
             json_object_del(tc, "started");
