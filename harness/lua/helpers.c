@@ -1,6 +1,8 @@
 /* helpers.c: the probe's `t` and `dut` tables and the C helpers in `t` (see helpers.h). */
 #include "lua/helpers.h"
 
+#include <openssl/evp.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -77,6 +79,23 @@ static int l_now_ms(lua_State *L)
     return 1;
 }
 
+/* t.sha256(bytes) -> 64 lowercase hex digits (OpenSSL), for fingerprints that let
+ * units be compared without storing a secret. */
+static int l_sha256(lua_State *L)
+{
+    size_t len;
+    const char *data = luaL_checklstring(L, 1, &len);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+        return luaL_error(L, "sha256: digest failed");
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    lua_pushlstring(L, hex, 2 * (size_t)mdlen);
+    return 1;
+}
+
 int helpers_push_t(lua_State *L, struct binding_env *env, const json_t *params,
                    struct assay_error *err)
 {
@@ -93,6 +112,8 @@ int helpers_push_t(lua_State *L, struct binding_env *env, const json_t *params,
     lua_setfield(L, -2, "sleep_ms");
     lua_pushcfunction(L, l_now_ms);
     lua_setfield(L, -2, "now_ms");
+    lua_pushcfunction(L, l_sha256);
+    lua_setfield(L, -2, "sha256");
     if (params) {
         int rc = luajson_push(L, params, err);
         if (rc) {

@@ -8,6 +8,8 @@
  *   t.sleep_ms(ms) -> slept_ms: sleeps at most ms (<= 60000) and never past
  *       the test case's deadline;
  *   t.now_ms() -> monotonic milliseconds, for measuring device timing;
+ *   t.sha256(bytes) -> 64 hex digits (a fingerprint: compare secrets across units
+ *       without storing them);
  *   t.params: the test case's parameters.
  * `dut` is the bench device object decoded from JSON (id, model, serial, mac,
  * firmware, address, state, interfaces, credentials) plus, for each interface

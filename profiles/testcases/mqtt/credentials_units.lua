@@ -19,64 +19,8 @@
 -- from product identifiers.
 local credentials = require("credentials")
 
--- SHA-256 (FIPS 180-4) over a byte string, as 64 lowercase hex digits.
-local K = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-}
-
-local M32 = 0xffffffff
-
-local function rotr(x, n)
-  return ((x >> n) | (x << (32 - n))) & M32
-end
-
-local function sha256(msg)
-  local h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-    0x5be0cd19 }
-  local len = #msg
-  msg = msg .. "\128" .. string.rep("\0", (55 - len) % 64) .. string.pack(">I8", len * 8)
-  local w = {}
-  for chunk = 1, #msg, 64 do
-    for i = 1, 16 do
-      w[i] = string.unpack(">I4", msg, chunk + (i - 1) * 4)
-    end
-    for i = 17, 64 do
-      local a, b = w[i - 15], w[i - 2]
-      local s0 = rotr(a, 7) ~ rotr(a, 18) ~ (a >> 3)
-      local s1 = rotr(b, 17) ~ rotr(b, 19) ~ (b >> 10)
-      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) & M32
-    end
-    local a, b, c, d, e, f, g, hh = table.unpack(h)
-    for i = 1, 64 do
-      local s1 = rotr(e, 6) ~ rotr(e, 11) ~ rotr(e, 25)
-      local ch = (e & f) ~ (~e & g)
-      local t1 = (hh + s1 + ch + K[i] + w[i]) & M32
-      local s0 = rotr(a, 2) ~ rotr(a, 13) ~ rotr(a, 22)
-      local maj = (a & b) ~ (a & c) ~ (b & c)
-      local t2 = (s0 + maj) & M32
-      hh, g, f, e, d, c, b, a = g, f, e, (d + t1) & M32, c, b, a, (t1 + t2) & M32
-    end
-    local v = { a, b, c, d, e, f, g, hh }
-    for i = 1, 8 do
-      h[i] = (h[i] + v[i]) & M32
-    end
-  end
-  local out = {}
-  for i = 1, 8 do
-    out[i] = string.format("%08x", h[i])
-  end
-  return table.concat(out)
-end
-
-local function fingerprint(password)
-  return sha256("assay-mqtt-password:" .. password):sub(1, 16)
+local function fingerprint(t, password)
+  return t.sha256("assay-mqtt-password:" .. password):sub(1, 16)
 end
 
 -- A candidate may count as contained in a password only when a random
@@ -128,7 +72,7 @@ local function unit_probe(dut, t, params)
   out.works = r ~= nil and r.accepted == true
   out.code = r and r.code or -1
   out.reason = r and r.reason or why
-  out.fingerprint = fingerprint(c.password)
+  out.fingerprint = fingerprint(t, c.password)
   out.derived = derived_from(dut, c.password)
   out.universal_default = universal_default(c.password)
   local head, digits = c.password:match("^(.-)(%d+)$")
@@ -136,7 +80,7 @@ local function unit_probe(dut, t, params)
     local n = math.tointeger(tonumber(digits))
     out.next = {}
     for k = 1, params.sequence_window do
-      out.next[k] = fingerprint(head .. string.format("%0" .. #digits .. "d", n + k))
+      out.next[k] = fingerprint(t, head .. string.format("%0" .. #digits .. "d", n + k))
     end
   end
   return out
