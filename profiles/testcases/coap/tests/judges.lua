@@ -57,6 +57,27 @@ check("coap.dtls-offered", "INCONCLUSIVE", { state = "silent", dtls_port = 5684,
   port_declared = true, own_psk = true, nosec_alive = false }, nil, "device down")
 check("coap.dtls-offered", "INCONCLUSIVE", { state = "rejected", dtls_port = 5684,
   port_declared = true, own_psk = true, nosec_alive = true }, nil, "wrong key in bench")
+local function pki(over)
+  local p = { state = "established", version = "DTLSv1.2", cipher = "ECDHE-ECDSA-AES128-GCM-SHA256",
+    client_cert = false, ca_checked = true, verified = true, name_matches = true,
+    server_cert = { subject = "CN=unit", issuer = "CN=maker-ca", key_type = "EC", key_bits = 256,
+      not_before = "2026-01-01T00:00:00Z", not_after = "2027-01-01T00:00:00Z" } }
+  for k, v in pairs(over or {}) do p[k] = v end
+  return { state = "rejected", dtls_port = 5684, port_declared = true, own_psk = false,
+    nosec_alive = true, pki = p }
+end
+check("coap.dtls-offered", "PASS", pki(), nil, "certificates, verified")
+check("coap.dtls-offered", "PASS", pki({ ca_checked = false, verified = nil }), nil,
+  "certificates, no CA to verify against")
+check("coap.dtls-offered", "FAIL", pki({ version = "DTLSv1.0" }), nil, "certificates, old DTLS")
+check("coap.dtls-offered", "FAIL", pki({ server_cert = { subject = "CN=unit", key_type = "RSA",
+  key_bits = 1024 } }), nil, "certificates, 1024-bit RSA")
+check("coap.dtls-offered", "INCONCLUSIVE", pki({ verified = false,
+  verify_error = "unable to get local issuer certificate" }), nil, "certificate not verified")
+check("coap.dtls-offered", "INCONCLUSIVE", pki({ state = "rejected" }), nil,
+  "client certificate required")
+check("coap.dtls-offered", "INCONCLUSIVE", pki({ state = "rejected", server_cert = false }), nil,
+  "neither PSK nor certificates complete")
 
 -- coap.nosec-refused
 check("coap.nosec-refused", "PASS", { control = false, attempts = {
