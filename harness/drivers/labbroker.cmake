@@ -45,3 +45,12 @@ if(TARGET assay_bind_labbroker AND EXISTS ${ASSAY_LB_UNIT}/test_labbroker_bind.c
     assay_add_unit_test(NAME test_labbroker_bind SOURCES ${ASSAY_LB_UNIT}/test_labbroker_bind.c
         LIBS assay_bind_labbroker assay_test_mqtt_broker TIMEOUT 120)
 endif()
+
+# Calibration of the MQTT client devices against fixtures/expected/demo.yaml
+# (test_e2e_demo is defined in harness/tests). test_e2e_demo runs the whole
+# demo bench (about 190 s at -j 2 before these test cases), and each client
+# device may first have to wait out the end of its back-off (up to 72 s, see
+# testcases/mqtt/client_1_session.lua), hence more than 300 s.
+add_test(NAME e2e_demo_mqtt_client
+    COMMAND test_e2e_demo --devices mqttc- -p etsi-en-303-645 -p uk-psti)
+set_tests_properties(e2e_demo_mqtt_client PROPERTIES TIMEOUT 900)

@@ -93,9 +93,7 @@ static enum labbroker_tls check_tls(lua_State *L, int opts, const struct iface *
                                     bool untrusted_ok)
 {
     enum labbroker_tls t = f->tls ? LABBROKER_TRUSTED : LABBROKER_PLAIN;
-    if (!opts)
-        return t;
-    int type = lua_getfield(L, opts, "tls");
+    int type = opts ? lua_getfield(L, opts, "tls") : LUA_TNIL;
     if (type == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
         t = LABBROKER_PLAIN;
     } else if (type == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "trusted")) {
@@ -106,7 +104,8 @@ static enum labbroker_tls check_tls(lua_State *L, int opts, const struct iface *
         luaL_error(L, "t.labbroker: 'tls' must be %s or false",
                    untrusted_ok ? "\"trusted\", \"untrusted\"" : "\"trusted\"");
     }
-    lua_pop(L, 1);
+    if (opts)
+        lua_pop(L, 1);
     if (t == LABBROKER_TRUSTED && !f->ca)
         luaL_error(L, "t.labbroker: a trusted certificate needs the interface's 'ca'");
     return t;

@@ -298,7 +298,7 @@ testcase {
   obligations = { "EN-5.5-5" },
   applies = { interface = "mqtt-client", ics = { "EN-5.5-5" } },
   category = "intrusive",
-  parameters = { connect_ms = 45000, settle_ms = 1500, watch_ms = 4000 },
+  parameters = { connect_ms = 45000, settle_ms = 3000, watch_ms = 4000 },
   probe = function(dut, t, params, dossier)
     local m = (dossier.ixit or {}).mqtt or {}
     if not m.command_topic or not m.harmless_command then
@@ -311,19 +311,28 @@ testcase {
       if b then b:stop() end
       return { declared = true, session = s }
     end
-    r = b:collect(params.settle_ms) -- the device subscribes and publishes its state
-    local before = #r.messages
-    local ok, why = b:publish(topic, m.harmless_command)
-    r = b:collect(params.watch_ms)
-    b:stop()
-    local applied, after = false, nil
-    for i = before + 1, #r.messages do
-      local msg = r.messages[i]
-      if msg.topic == state then
-        after = msg.payload
-        applied = applied or msg.payload:find(m.harmless_command, 1, true) ~= nil
+    -- the device subscribes to its command topic before it publishes its state
+    local function state_after(rec, from)
+      for i = from + 1, #rec.messages do
+        if rec.messages[i].topic == state then return rec.messages[i].payload end
       end
     end
+    local t1 = t.now_ms()
+    repeat
+      r = b:collect({ ms = math.max(0, params.settle_ms - (t.now_ms() - t1)),
+        messages = #r.messages + 1 })
+    until state_after(r, 0) or t.now_ms() - t1 >= params.settle_ms
+    local before = #r.messages
+    local ok, why = b:publish(topic, m.harmless_command)
+    local after
+    t1 = t.now_ms()
+    repeat
+      r = b:collect({ ms = math.max(0, params.watch_ms - (t.now_ms() - t1)),
+        messages = #r.messages + 1 })
+      after = state_after(r, before)
+    until after or t.now_ms() - t1 >= params.watch_ms
+    b:stop()
+    local applied = after ~= nil and after:find(m.harmless_command, 1, true) ~= nil
     return { declared = true, session = s, topic = topic, command = m.harmless_command,
       published = ok == true, publish_error = why, applied = applied, state_after = after,
       claims_authentication = m.message_authentication == true }

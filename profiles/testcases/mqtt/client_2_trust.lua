@@ -16,7 +16,7 @@ testcase {
   obligations = { "EN-5.5-1" },
   applies = { interface = "mqtt-client", ics = { "EN-5.5-1" } },
   category = "safe",
-  parameters = { connect_ms = 45000, untrusted_ms = 8000 },
+  parameters = { connect_ms = 45000, untrusted_ms = 5000 },
   probe = function(dut, t, params)
     local b, why = t.labbroker.start(dut.mqtt_client)
     if not b then
