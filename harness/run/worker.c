@@ -100,6 +100,22 @@ static json_t *store(struct worker *w, const char *rel, json_t *obs, struct assa
     return back;
 }
 
+/*
+ * Test hook: ASSAY_TEST_CRASH="<device id>:<test case id>" makes this worker
+ * abort as that test case starts, so the tests can show that a crashing worker
+ * costs only the test case it was running.
+ */
+static void crash_if_asked(const struct worker *w, const struct testcase *tc)
+{
+    const char *hook = getenv("ASSAY_TEST_CRASH");
+    char want[300];
+    if (!hook)
+        return;
+    snprintf(want, sizeof(want), "%s:%s", w->dev->id, tc->id);
+    if (!strcmp(hook, want))
+        abort();
+}
+
 static void run_one(struct worker *w, size_t i)
 {
     const struct profile *p;
@@ -120,6 +136,7 @@ static void run_one(struct worker *w, size_t i)
         return;
     }
     send_line(w->a->fd, json_pack("{s:s, s:I}", "event", "start", "tc", (json_int_t)i));
+    crash_if_asked(w, tc);
     clock_utc_now(now);
     transcript_file_set_testcase(&w->transcript, tc->id);
     assay_ms t0 = clock_now_ms();

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/journal.h"
 
 #define E2E ASSAY_SOURCE_DIR "/harness/tests/e2e/"
@@ -313,6 +314,45 @@ static void test_swapped_unit(void **state)
     remove_tree(out);
 }
 
+/* A probe that never returns and a worker that crashes each cost only the test case
+ * they were in: the device's later test cases and the other devices run normally. */
+static void test_hang_and_crash(void **state)
+{
+    (void)state;
+    char out[] = "/tmp/assay-faults-XXXXXX", dir[4096];
+    assert_non_null(mkdtemp(out));
+    setenv("ASSAY_TEST_CRASH", "unit-crash:faults.hang", 1);
+    const char *argv[] = {"assay", "run", E2E "faults.bench.yaml", "-p",           "faults",
+                          "-o",    out,   "--profile-path",        E2E "profiles", NULL};
+    assay_ms t0 = clock_now_ms();
+    assert_int_equal(run_assay(argv), 3);
+    /* 1 s test-case limit + 2 s slack for the hang, in parallel with the rest */
+    assert_true(clock_now_ms() - t0 < 30000);
+    unsetenv("ASSAY_TEST_CRASH");
+    find_run(out, dir, sizeof(dir));
+    static const struct {
+        const char *device, *tc, *verdict, *why;
+    } want[] = {
+        {"unit-ok", "faults.before", "PASS", "unit-ok answered"},
+        {"unit-ok", "faults.hang", "PASS", "unit-ok answered"},
+        {"unit-ok", "faults.after", "PASS", "unit-ok answered"},
+        {"unit-hang", "faults.before", "PASS", "unit-hang answered"},
+        {"unit-hang", "faults.hang", "INCONCLUSIVE", "deadline: the test case ran past its 1 s"},
+        {"unit-hang", "faults.after", "PASS", "unit-hang answered"},
+        {"unit-crash", "faults.before", "PASS", "unit-crash answered"},
+        {"unit-crash", "faults.hang", "ERROR", "the worker ended by signal 6"},
+        {"unit-crash", "faults.after", "PASS", "unit-crash answered"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char v[32], why[512];
+        verdict_of(dir, want[i].device, want[i].tc, v, sizeof(v), why, sizeof(why));
+        if (strcmp(v, want[i].verdict) || !strstr(why, want[i].why))
+            fail_msg("%s %s: %s '%s', expected %s '%s...'", want[i].device, want[i].tc, v, why,
+                     want[i].verdict, want[i].why);
+    }
+    remove_tree(out);
+}
+
 /* Kills the supervisor after k journal lines, resumes, and requires the same record. */
 static void crash_and_resume(long k, bool tear)
 {
@@ -400,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_selftest_run),       cmocka_unit_test(test_broken_chain_detected),
         cmocka_unit_test(test_resume_after_crash), cmocka_unit_test(test_resume_after_torn_line),
         cmocka_unit_test(test_rescore_and_review), cmocka_unit_test(test_swapped_unit),
+        cmocka_unit_test(test_hang_and_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
