@@ -232,6 +232,7 @@ int labbroker_start(const struct labbroker_opts *o, struct labbroker **out, stru
     if (!scope_allows(o->scope, o->address))
         return assay_fail(err, ASSAY_ESCOPE, "lab broker address %s is not in the bench's scope",
                           o->address);
+    assay_ms started = clock_now_ms();
     struct labbroker *b = calloc(1, sizeof(*b));
     if (!b)
         return assay_fail(err, ASSAY_ENOMEM, "lab broker: out of memory");
@@ -252,8 +253,8 @@ int labbroker_start(const struct labbroker_opts *o, struct labbroker **out, stru
     }
     b->ready_at = clock_now_ms();
     char summary[160];
-    snprintf(summary, sizeof(summary), "lab broker (mosquitto pid %ld) listening, %s", (long)b->pid,
-             labbroker_tls_name(o->tls));
+    snprintf(summary, sizeof(summary), "lab broker (mosquitto pid %ld) listening after %lld ms, %s",
+             (long)b->pid, (long long)(b->ready_at - started), labbroker_tls_name(o->tls));
     char peer[96];
     snprintf(peer, sizeof(peer), "%s:%u", b->address, (unsigned)o->port);
     transcript_note(o->sink, "mqtt", peer, "labbroker-start", summary);
