@@ -199,6 +199,7 @@ static void read_defaults(struct bench *b)
     b->defaults.device_timeout_s = int_or(d, "device_timeout_s", 1800);
     b->defaults.pause_ms = int_or(d, "pause_ms", 20);
     b->defaults.max_connections = int_or(d, "max_connections", 1);
+    b->defaults.worker_memory_mb = int_or(d, "worker_memory_mb", 16);
     json_t *allow = json_object_get(d, "allow");
     b->defaults.allow = allow ? categories_of(allow) : (CATEGORY_SAFE | CATEGORY_INTRUSIVE);
 }

@@ -38,7 +38,8 @@ struct bench_defaults {
     int device_timeout_s;
     int pause_ms;
     int max_connections;
-    unsigned allow; /* enum category bits */
+    int worker_memory_mb; /* a device worker's memory budget (PSS); 0: none */
+    unsigned allow;       /* enum category bits */
 };
 
 struct dossier {

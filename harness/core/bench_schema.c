@@ -86,14 +86,21 @@ static const struct yschema dev_timeout = {
     .type = YS_INT, .what = "seconds", .min = 1, .max = 604800};
 static const struct yschema pause = {
     .type = YS_INT, .what = "milliseconds", .min = 0, .max = 60000};
+static const struct yschema memory_mb = {
+    .type = YS_INT, .what = "megabytes (0: no budget)", .min = 0, .max = 65536};
 static const struct yschema maxconn = {
     .type = YS_INT, .what = "a connection count", .min = 1, .max = 16};
 
 static const struct yschema_field defaults_fields[] = {
-    {"timeout_ms", &timeout_ms, false},        {"testcase_timeout_s", &tc_timeout, false},
-    {"device_timeout_s", &dev_timeout, false}, {"pause_ms", &pause, false},
-    {"max_connections", &maxconn, false},      {"allow", &category_list, false},
-    {"scan_ports", &port_list, false},         END,
+    {"timeout_ms", &timeout_ms, false},
+    {"testcase_timeout_s", &tc_timeout, false},
+    {"device_timeout_s", &dev_timeout, false},
+    {"pause_ms", &pause, false},
+    {"max_connections", &maxconn, false},
+    {"worker_memory_mb", &memory_mb, false},
+    {"allow", &category_list, false},
+    {"scan_ports", &port_list, false},
+    END,
 };
 static const struct yschema defaults = {
     .type = YS_MAP, .what = "the defaults", .fields = defaults_fields};

@@ -283,7 +283,7 @@ static void reap(struct supervisor *s, struct job *j, const char *killed_for)
         enum verdict v = VERDICT_ERROR;
         if (killed_for) {
             v = VERDICT_INCONCLUSIVE;
-            snprintf(why, sizeof(why), "deadline: %s; the worker was stopped", killed_for);
+            snprintf(why, sizeof(why), "%s; the worker was stopped", killed_for);
         } else if (WIFSIGNALED(status)) {
             snprintf(why, sizeof(why), "the worker ended by signal %d (%s) during this test case",
                      WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -318,15 +318,57 @@ static void reap(struct supervisor *s, struct job *j, const char *killed_for)
     }
 }
 
+/* A process's proportional set size in kB (its share of memory), or -1. */
+static long pss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "Pss:", 4)) {
+            kb = strtol(line + 4, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb;
+}
+
+/* The supervisor stops a worker past the device's or the test case's deadline, or
+ * past its memory budget (a device that sends more than the harness will hold). */
 static void check_deadlines(struct supervisor *s, struct job *j)
 {
-    char why[160];
+    char why[200];
+    long budget_kb = (long)s->plan->bench.defaults.worker_memory_mb * 1024;
+#ifdef ASSAY_SANITIZED
+    budget_kb *= 16; /* sanitizers' shadow memory and quarantine */
+#endif
+    long pss = budget_kb > 0 && j->current >= 0 ? pss_kb(j->pid) : -1;
+    /* Test hook: ASSAY_TEST_PSS="<device id>:<test case id>:<kB>" reports that much
+     * for the worker while it runs that test case. */
+    const char *fake = getenv("ASSAY_TEST_PSS");
+    if (pss >= 0 && fake) {
+        const struct profile *p;
+        const struct testcase *tc;
+        char want[300];
+        plan_profiles_get(s->plan->profiles, (size_t)j->current, &p, &tc);
+        int n = snprintf(want, sizeof(want), "%s:%s:", dev_of(s, j)->id, tc->id);
+        if (n > 0 && !strncmp(fake, want, (size_t)n))
+            pss = strtol(fake + n, NULL, 10);
+    }
     if (clock_remaining_ms(j->device_deadline) == 0) {
-        snprintf(why, sizeof(why), "the device's %d s limit passed",
+        snprintf(why, sizeof(why), "deadline: the device's %d s limit passed",
                  s->plan->bench.defaults.device_timeout_s);
     } else if (j->current >= 0 && clock_remaining_ms(j->tc_deadline) == 0) {
-        snprintf(why, sizeof(why), "the test case ran past its %d s limit",
+        snprintf(why, sizeof(why), "deadline: the test case ran past its %d s limit",
                  s->plan->bench.defaults.testcase_timeout_s);
+    } else if (pss > budget_kb) {
+        snprintf(why, sizeof(why),
+                 "memory budget: the worker held %ld MB, more than its %ld MB (the device "
+                 "sent more than the harness will hold)",
+                 pss / 1024, budget_kb / 1024);
     } else {
         return;
     }

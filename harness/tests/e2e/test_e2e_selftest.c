@@ -353,6 +353,30 @@ static void test_hang_and_crash(void **state)
     remove_tree(out);
 }
 
+/* A worker past its memory budget is stopped: its test case is INCONCLUSIVE
+ * "memory budget", and the device's later test cases run in a new worker. */
+static void test_memory_budget(void **state)
+{
+    (void)state;
+    char out[] = "/tmp/assay-memory-XXXXXX", dir[4096], v[32], why[512];
+    assert_non_null(mkdtemp(out));
+    /* unit-hang's probe sits in a pattern match long enough to be measured */
+    setenv("ASSAY_TEST_PSS", "unit-hang:faults.hang:999999999", 1);
+    const char *argv[] = {"assay", "run", E2E "faults.bench.yaml", "-p",           "faults",
+                          "-o",    out,   "--profile-path",        E2E "profiles", NULL};
+    assert_int_equal(run_assay(argv), 3);
+    unsetenv("ASSAY_TEST_PSS");
+    find_run(out, dir, sizeof(dir));
+    verdict_of(dir, "unit-hang", "faults.hang", v, sizeof(v), why, sizeof(why));
+    assert_string_equal(v, "INCONCLUSIVE");
+    assert_non_null(strstr(why, "memory budget: the worker held"));
+    verdict_of(dir, "unit-hang", "faults.after", v, sizeof(v), why, sizeof(why));
+    assert_string_equal(v, "PASS");
+    verdict_of(dir, "unit-ok", "faults.hang", v, sizeof(v), why, sizeof(why));
+    assert_string_equal(v, "PASS");
+    remove_tree(out);
+}
+
 /* Kills the supervisor after k journal lines, resumes, and requires the same record. */
 static void crash_and_resume(long k, bool tear)
 {
@@ -440,7 +464,7 @@ int main(void)
         cmocka_unit_test(test_selftest_run),       cmocka_unit_test(test_broken_chain_detected),
         cmocka_unit_test(test_resume_after_crash), cmocka_unit_test(test_resume_after_torn_line),
         cmocka_unit_test(test_rescore_and_review), cmocka_unit_test(test_swapped_unit),
-        cmocka_unit_test(test_hang_and_crash),
+        cmocka_unit_test(test_hang_and_crash),     cmocka_unit_test(test_memory_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
