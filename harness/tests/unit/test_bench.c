@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -149,6 +151,61 @@ static void test_base_loads(void **state)
     bench_release(&b);
 }
 
+/* Loads one dossier, expecting `model`; returns the number of diagnostics. */
+static size_t dossier_problems(const char *path, const char *model)
+{
+    struct dossier d;
+    struct diag_list diags;
+    diag_init(&diags);
+    dossier_load(&d, path, model, catalogue_known, &cat, &diags);
+    size_t n = diag_count(&diags);
+    if (n)
+        diag_print(&diags, stderr);
+    diag_release(&diags);
+    dossier_release(&d);
+    return n;
+}
+
+/* Every simulated model's dossier is valid; every broken one is refused, naming why. */
+static void test_fixture_dossiers(void **state)
+{
+    (void)state;
+    char path[4200], model[256];
+    size_t good = 0, broken = 0;
+    DIR *d = opendir(ASSAY_SOURCE_DIR "/fixtures/dossiers");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".yaml"))
+            continue;
+        snprintf(path, sizeof(path), "%s/fixtures/dossiers/%s", ASSAY_SOURCE_DIR, e->d_name);
+        snprintf(model, sizeof(model), "%.*s", (int)(n - 5), e->d_name);
+        if (dossier_problems(path, model))
+            fail_msg("%s should load without problems", path);
+        good++;
+    }
+    closedir(d);
+    assert_true(good >= 10);
+    d = opendir(ASSAY_SOURCE_DIR "/fixtures/dossiers/broken");
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/fixtures/dossiers/broken/%s", ASSAY_SOURCE_DIR, e->d_name);
+        /* Not a load error: a finding of TS 103 701 test case 4-1-1 (profiles). */
+        bool finding = strstr(e->d_name, "without-justification") != NULL;
+        /* Valid alone; wrong for the bench that names it for ls-500. */
+        const char *expect = strstr(e->d_name, "wrong-model") ? "ls-500" : NULL;
+        size_t n = dossier_problems(path, expect);
+        if (finding ? n != 0 : n == 0)
+            fail_msg("%s: %zu problems", path, n);
+        broken++;
+    }
+    closedir(d);
+    assert_true(broken >= 10);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -168,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_example_loads),
         cmocka_unit_test(test_base_loads),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_fixture_dossiers),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_missing_required),
