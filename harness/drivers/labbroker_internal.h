@@ -35,8 +35,6 @@ struct labbroker {
     struct labbroker_record rec;
     size_t cap_connects, cap_messages;
     long record_off, log_off;
-    char *partial; /* an unfinished line of the record */
-    size_t partial_len;
     unsigned harness_ports[LABBROKER_MAX_PORTS]; /* excluded from tcp_connections */
     size_t nharness_ports;
     size_t log_connections; /* "New connection from" lines */

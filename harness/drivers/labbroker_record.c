@@ -282,7 +282,5 @@ void labbroker_record_release(struct labbroker *b)
     }
     free(b->rec.connects);
     free(b->rec.messages);
-    free(b->partial);
     memset(&b->rec, 0, sizeof(b->rec));
-    b->partial = NULL;
 }
