@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "core/record.h"
+#include "core/sanitize.h"
 #include "core/verdict.h"
 #include "report/csv.h"
 #include "report/html.h"
@@ -64,6 +65,7 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "assay report: %s\n", err.msg);
         return ASSAY_EXIT_USAGE;
     }
+    sanitize_load_secrets(argv[optind]); /* everything rendered masks the bench's secrets */
     struct catalogue cat;
     bool have_cat = false;
     if (!strcmp(format, "html") || !strcmp(format, "csv"))

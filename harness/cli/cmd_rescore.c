@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "core/verdict.h"
+#include "core/sanitize.h"
 #include "report/text.h"
 #include "run/rescore.h"
 
@@ -106,6 +107,7 @@ int cmd_rescore(int argc, char **argv)
         if (rc)
             fprintf(stderr, "assay rescore: %s\n", err.msg);
         if (res.record) {
+            sanitize_load_secrets(res.dir);
             report_text(res.record, stdout, cli_stdout_is_tty());
             printf("\nRun directory: %s\n", res.dir);
             if (!rc && cli_finish(res.record, res.dir, &plan.catalogue, &sign))

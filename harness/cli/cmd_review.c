@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "core/verdict.h"
+#include "core/sanitize.h"
 #include "report/text.h"
 #include "run/rescore.h"
 
@@ -95,6 +96,7 @@ int cmd_review(int argc, char **argv)
         fprintf(stderr, "assay review: %s\n", err.msg);
     if (res.record) {
         if (!rc) {
+            sanitize_load_secrets(res.dir);
             report_text(res.record, stdout, cli_stdout_is_tty());
             printf("\nRun directory: %s\n", res.dir);
             code = cli_finish(res.record, res.dir, &cat, &sign)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "core/verdict.h"
+#include "core/sanitize.h"
 #include "report/text.h"
 #include "run/run.h"
 
@@ -210,6 +211,7 @@ int cmd_run(int argc, char **argv)
         if (rc)
             fprintf(stderr, "assay run: %s\n", err.msg);
         fprintf(stdout, "\n");
+        sanitize_load_secrets(res.dir);
         report_text(res.record, stdout, cli_stdout_is_tty());
         printf("\nRun directory: %s\n  record   %s/run.json\n  journal  %s/journal.jsonl\n",
                res.dir, res.dir, res.dir);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "core/sanitize.h"
 #include "core/verdict.h"
 #include "evidence/seal.h"
 #include "evidence/sign.h"
@@ -34,6 +35,7 @@ int cli_finish(const json_t *rec, const char *dir, const struct catalogue *cat,
 {
     struct assay_error err = {0};
     int bad = 0;
+    sanitize_load_secrets(dir); /* reports mask the bench's secrets */
     if (report_html_write(rec, dir, cat, &err) || report_junit_write(rec, dir, &err) ||
         report_csv_write(rec, dir, cat, &err)) {
         fprintf(stderr, "assay: a report could not be written: %s\n", err.msg);

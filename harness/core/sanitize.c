@@ -1,4 +1,5 @@
 /* sanitize.c: neutralise control, bidi and tag characters in untrusted text (see sanitize.h). */
+#define _GNU_SOURCE /* memmem */
 #include "sanitize.h"
 
 #include <stdbool.h>
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 /* Decodes one UTF-8 sequence; returns its length, or 0 if invalid. */
 static size_t utf8_decode(const unsigned char *p, size_t left, uint32_t *cp)
@@ -37,6 +40,8 @@ static size_t utf8_decode(const unsigned char *p, size_t left, uint32_t *cp)
     return n;
 }
 
+static char *sanitize_text_raw(const char *s, size_t len, size_t max_in);
+
 static bool dangerous(uint32_t c)
 {
     return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x061c || c == 0x200e ||
@@ -44,7 +49,88 @@ static bool dangerous(uint32_t c)
            (c >= 0xe0000 && c <= 0xe007f);
 }
 
+static char **secrets;
+static size_t nsecrets;
+
+void sanitize_set_secrets(const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < nsecrets; i++)
+        free(secrets[i]);
+    free(secrets);
+    secrets = NULL;
+    nsecrets = 0;
+    if (!n || !(secrets = calloc(n, sizeof(*secrets))))
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (list[i] && strlen(list[i]) >= SANITIZE_SECRET_MIN &&
+            (secrets[nsecrets] = strdup(list[i])))
+            nsecrets++;
+}
+
+void sanitize_load_secrets(const char *run_dir)
+{
+    char path[4200];
+    json_error_t je;
+    snprintf(path, sizeof(path), "%s/secrets.json", run_dir);
+    json_t *all = json_load_file(path, 0, &je);
+    size_t n = json_array_size(all), k = 0, i;
+    const char **list = calloc(n ? n : 1, sizeof(*list));
+    json_t *e;
+    json_array_foreach(all, i, e)
+    {
+        if (list && json_is_string(json_object_get(e, "value")))
+            list[k++] = json_string_value(json_object_get(e, "value"));
+    }
+    sanitize_set_secrets(list, list ? k : 0);
+    free(list);
+    json_decref(all);
+}
+
+/* A copy of s (len bytes) with every secret replaced; NULL when there is none to mask. */
+static char *mask(const char *s, size_t len, size_t *out_len)
+{
+    bool any = false;
+    for (size_t k = 0; k < nsecrets && !any; k++)
+        any = memmem(s, len, secrets[k], strlen(secrets[k])) != NULL;
+    if (!any)
+        return NULL;
+    static const char word[] = "[secret]";
+    char *out = malloc(len * (sizeof(word) - 1) + 1); /* enough: each byte could start one */
+    if (!out)
+        return NULL;
+    size_t i = 0, o = 0;
+    while (i < len) {
+        size_t hit = 0;
+        for (size_t k = 0; k < nsecrets && !hit; k++) {
+            size_t n = strlen(secrets[k]);
+            if (n <= len - i && !memcmp(s + i, secrets[k], n))
+                hit = n;
+        }
+        if (hit) {
+            memcpy(out + o, word, sizeof(word) - 1);
+            o += sizeof(word) - 1;
+            i += hit;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    *out_len = o;
+    return out;
+}
+
 char *sanitize_text(const char *s, size_t len, size_t max_in)
+{
+    size_t masked_len;
+    char *masked = nsecrets ? mask(s, len, &masked_len) : NULL;
+    if (masked) {
+        char *out = sanitize_text_raw(masked, masked_len, max_in);
+        free(masked);
+        return out;
+    }
+    return sanitize_text_raw(s, len, max_in);
+}
+
+static char *sanitize_text_raw(const char *s, size_t len, size_t max_in)
 {
     bool cut = max_in && len > max_in;
     size_t in = cut ? max_in : len;

@@ -12,6 +12,20 @@
 
 #include <stddef.h>
 
+/*
+ * Secrets to mask: every later sanitize_text() replaces each occurrence of one
+ * of them by "[secret]" before anything else, so the bench's passwords and keys,
+ * kept in the sealed evidence, never reach a terminal or a report. Secrets
+ * shorter than SANITIZE_SECRET_MIN bytes are not masked (they would mangle
+ * ordinary words). The list is copied; process-wide; not thread-safe.
+ */
+#define SANITIZE_SECRET_MIN 4
+void sanitize_set_secrets(const char *const *secrets, size_t n);
+
+/* Loads the secrets of a run directory (secrets.json: [{device, role, field,
+ * value}]) into the mask list. A run without the file masks nothing. */
+void sanitize_load_secrets(const char *run_dir);
+
 /* Returns a new NUL-terminated string (caller frees), or NULL when out of
  * memory. At most `max_in` bytes of `s` are read (0: no limit); a longer
  * input ends with "...". `len` is the input length (s may hold NUL bytes). */

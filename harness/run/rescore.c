@@ -75,6 +75,16 @@ int run_copy_tree(const char *src, const char *dst, struct assay_error *err)
     return rc;
 }
 
+/* The source run's secrets go with its observations (a run without them has none). */
+static int copy_secrets(const char *src_dir, const char *dst_dir, struct assay_error *err)
+{
+    char s[4200], d[4200];
+    struct stat st;
+    snprintf(s, sizeof(s), "%s/secrets.json", src_dir);
+    snprintf(d, sizeof(d), "%s/secrets.json", dst_dir);
+    return stat(s, &st) == 0 ? copy_file(s, d, err) : 0;
+}
+
 static json_t *find_id(json_t *array, const char *id)
 {
     size_t i;
@@ -258,6 +268,8 @@ int rescore_execute(const struct plan *plan, const char *source_dir, const char 
     snprintf(dst_devices, sizeof(dst_devices), "%s/devices", out->dir);
     if (!rc)
         rc = run_copy_tree(src_devices, dst_devices, err);
+    if (!rc)
+        rc = copy_secrets(source_dir, out->dir, err);
     if (rc) {
         json_decref(source);
         return rc;
@@ -357,6 +369,8 @@ int review_execute(const char *source_dir, const struct review_decision *d, size
     snprintf(dst_devices, sizeof(dst_devices), "%s/devices", out->dir);
     if (!rc)
         rc = run_copy_tree(src_devices, dst_devices, err);
+    if (!rc)
+        rc = copy_secrets(source_dir, out->dir, err);
     if (rc) {
         json_decref(rec);
         return rc;

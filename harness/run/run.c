@@ -678,6 +678,36 @@ static void mark_swapped(struct supervisor *s)
     json_object_foreach(s->swapped, id, what) entry_mark_swapped(record_device(s->rec, id), what);
 }
 
+/*
+ * secrets.json: the bench's passwords and keys, kept with the sealed evidence
+ * (observations may hold them) so renderers can mask them (core/sanitize.h).
+ */
+static int write_secrets(const struct plan *plan, const char *dir, struct assay_error *err)
+{
+    static const char *const fields[] = {"password", "key", "private_key"};
+    json_t *all = json_array();
+    for (size_t i = 0; i < plan->bench.ndevices; i++) {
+        const struct device *d = &plan->bench.devices[i];
+        const char *role;
+        json_t *c;
+        json_object_foreach(json_object_get(d->json, "credentials"), role, c)
+        {
+            for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+                json_t *v = json_object_get(c, fields[f]);
+                if (json_is_string(v))
+                    json_array_append_new(all,
+                                          json_pack("{s:s, s:s, s:s, s:O}", "device", d->id, "role",
+                                                    role, "field", fields[f], "value", v));
+            }
+        }
+    }
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/secrets.json", dir);
+    int rc = record_write(all, path, err);
+    json_decref(all);
+    return rc;
+}
+
 /* Roll-up, run-end line and run.json. */
 static int finish_run(struct supervisor *s, struct assay_error *err)
 {
@@ -728,7 +758,8 @@ int run_execute(const struct plan *plan, const struct run_options *o, struct run
             goto fail;
         }
     }
-    if ((rc = lock_dir(out->dir, &lock_fd, err)) || (rc = prepare_dirs(plan, out->dir, err)))
+    if ((rc = lock_dir(out->dir, &lock_fd, err)) || (rc = prepare_dirs(plan, out->dir, err)) ||
+        (rc = write_secrets(plan, out->dir, err)))
         goto fail;
     snprintf(path, sizeof(path), "%s/journal.jsonl", out->dir);
     if (o->resume_dir && (rc = replay(&s, jobs, path, id, sizeof(id), err)))

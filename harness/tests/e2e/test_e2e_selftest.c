@@ -4,6 +4,7 @@
  * ids removed), the journal's hash chain and the stored observations.
  * ASSAY_UPDATE_EXPECTED=1 rewrites the expected file instead of comparing.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -136,6 +137,18 @@ static size_t journalled_once(const char *dir)
     return n;
 }
 
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    static char buf[8 << 20];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return memmem(buf, n, needle, strlen(needle)) != NULL;
+}
+
 static void remove_tree(const char *dir)
 {
     char cmd[4200];
@@ -167,6 +180,14 @@ static void test_selftest_run(void **state)
     struct stat st;
     snprintf(path, sizeof(path), "%s/devices/unit-b2/observations/selftest.unique.json", dir);
     assert_int_equal(stat(path, &st), 0);
+    /* The bench's password is kept in the evidence and masked in what people read. */
+    snprintf(path, sizeof(path), "%s/devices/unit-a1/observations/selftest.echo.json", dir);
+    assert_true(file_contains(path, "Correct-Horse-42"));
+    snprintf(path, sizeof(path), "%s/secrets.json", dir);
+    assert_true(file_contains(path, "Correct-Horse-42"));
+    snprintf(path, sizeof(path), "%s/report.html", dir);
+    assert_false(file_contains(path, "Correct-Horse-42"));
+    assert_true(file_contains(path, "[secret]"));
     remove_tree(out);
 }
 

@@ -147,12 +147,27 @@ static void test_sanitize(void **state)
     free(out);
 }
 
+static void test_secrets_masked(void **state)
+{
+    (void)state;
+    const char *secrets[] = {"hunter2-pw", "abc", "Key-0123"};
+    sanitize_set_secrets(secrets, 3);
+    const char *in = "user lab password hunter2-pw; key Key-0123Key-0123; abc";
+    char *out = sanitize_text(in, strlen(in), 0);
+    assert_string_equal(out, "user lab password [secret]; key [secret][secret]; abc");
+    free(out);
+    sanitize_set_secrets(NULL, 0);
+    out = sanitize_text("hunter2-pw", 10, 0);
+    assert_string_equal(out, "hunter2-pw");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rollup_matrix), cmocka_unit_test(test_entries_refused),
         cmocka_unit_test(test_write_read),    cmocka_unit_test(test_run_id),
-        cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_sanitize),      cmocka_unit_test(test_secrets_masked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,8 @@ testcase {
       defaults = #credentials.list("default"),
       random_user_ok = r.username:match("^assay%-%x+$") ~= nil and #r.password == 20,
       slept = t.sleep_ms(1),
+      -- a bench secret in the observations: kept in the evidence, masked in reports
+      secret = dut.credentials and dut.credentials.mqtt and dut.credentials.mqtt.password,
     }
   end,
   judge = function(obs, dossier, params)
