@@ -125,6 +125,7 @@ struct mqttdrv_limits {
     size_t max_messages; /* [100], at most MQTTDRV_MAX_MESSAGES */
     size_t max_bytes;    /* payload bytes kept [1 MiB], at most MQTTDRV_MAX_BYTES */
     int ms;              /* how long to collect [the target's timeout] */
+    int quiet_ms;        /* stop once nothing arrived for this long [0: never] */
 };
 
 struct mqttdrv_message {
@@ -144,7 +145,8 @@ enum mqttdrv_stop {
     MQTTDRV_STOP_COUNT,    /* max_messages reached */
     MQTTDRV_STOP_BYTES,    /* max_bytes reached */
     MQTTDRV_STOP_LOST,     /* the connection was lost */
-    MQTTDRV_STOP_REFUSED   /* the SUBACK refused the subscription: nothing collected */
+    MQTTDRV_STOP_REFUSED,  /* the SUBACK refused the subscription: nothing collected */
+    MQTTDRV_STOP_QUIET     /* nothing arrived for quiet_ms */
 };
 
 /* The result of one subscription. Release with mqttdrv_collect_release(). */

@@ -67,8 +67,8 @@ const char *mqttdrv_connack_reason(int version, int code)
 
 const char *mqttdrv_stop_name(enum mqttdrv_stop s)
 {
-    static const char *const names[] = {"time", "count", "bytes", "lost", "refused"};
-    return (unsigned)s < 5 ? names[s] : "unknown";
+    static const char *const names[] = {"time", "count", "bytes", "lost", "refused", "quiet"};
+    return (unsigned)s < 6 ? names[s] : "unknown";
 }
 
 /* ---- transcript ---- */
@@ -463,8 +463,9 @@ static void log_message(const struct mqttdrv_session *s, const struct mqttdrv_me
 
 /* Pulls messages until a bound; fills c->stop. */
 static int collect(struct mqttdrv_session *s, struct mqttdrv_collect *c, size_t cap_n,
-                   size_t budget, assay_ms start, assay_ms until)
+                   size_t budget, assay_ms start, assay_ms until, int quiet_ms)
 {
+    assay_ms last = start; /* the SUBSCRIBE, then the latest message */
     for (;;) {
         char *topic = NULL;
         int tlen = 0, rc;
@@ -482,6 +483,15 @@ static int collect(struct mqttdrv_session *s, struct mqttdrv_collect *c, size_t 
             c->stop = MQTTDRV_STOP_TIME;
             return 0;
         }
+        if (quiet_ms > 0) {
+            int64_t quiet_left = last + quiet_ms - clock_now_ms();
+            if (quiet_left <= 0) {
+                c->stop = MQTTDRV_STOP_QUIET;
+                return 0;
+            }
+            if (quiet_left < left)
+                left = quiet_left;
+        }
         rc = MQTTClient_receive(s->client, &topic, &tlen, &m, (unsigned long)left);
         if (rc != MQTTCLIENT_SUCCESS && rc != MQTTCLIENT_TOPICNAME_TRUNCATED) {
             s->connected = false;
@@ -492,7 +502,8 @@ static int collect(struct mqttdrv_session *s, struct mqttdrv_collect *c, size_t 
         }
         if (!m)
             continue; /* the wait ended without a message: the loop re-checks the time */
-        rc = keep_message(c, cap_n, budget, topic, tlen, m, clock_now_ms() - start);
+        last = clock_now_ms();
+        rc = keep_message(c, cap_n, budget, topic, tlen, m, last - start);
         MQTTClient_freeMessage(&m);
         MQTTClient_free(topic);
         if (rc)
@@ -544,7 +555,7 @@ int mqttdrv_subscribe(struct mqttdrv_session *s, const char *filter, int qos,
         out->elapsed_ms = clock_now_ms() - start;
         return 0;
     }
-    rc = collect(s, out, cap_n, budget, start, start + ms);
+    rc = collect(s, out, cap_n, budget, start, start + ms, limits ? limits->quiet_ms : 0);
     out->elapsed_ms = clock_now_ms() - start;
     if (rc)
         return assay_fail(err, ASSAY_ENOMEM, "mqtt: out of memory while collecting");

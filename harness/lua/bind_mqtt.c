@@ -290,6 +290,7 @@ static int l_subscribe(lua_State *L)
         lim.max_messages = (size_t)field_int(L, o, "max_messages", 100, 1, MQTTDRV_MAX_MESSAGES);
         lim.max_bytes = (size_t)field_int(L, o, "max_bytes", 1 << 20, 1, MQTTDRV_MAX_BYTES);
         lim.ms = (int)field_int(L, o, "ms", ls->timeout_ms, 1, MAX_COLLECT_MS);
+        lim.quiet_ms = (int)field_int(L, o, "quiet_ms", 0, 0, MAX_COLLECT_MS);
         qos = (int)field_int(L, o, "qos", 0, 0, 2);
     }
     if (!ls->s || !mqttdrv_session_connected(ls->s))

@@ -29,9 +29,11 @@
  *       -> a session (userdata; also closed by __gc and __close), or
  *          nil, "refused: not authorised (code 5)" | "timeout" | "transport: ..."
  *     r, why = s:subscribe(filter [, { max_messages = 100, max_bytes = 1 MiB, ms = timeout,
- *                                      qos = 0 }])
+ *                                      quiet_ms = 0, qos = 0 }])
+ *       quiet_ms > 0 stops the collection once nothing arrived for that long (retained
+ *       messages come at once; live ones may never come).
  *       -> { code = n (SUBACK: granted QoS or failure code; -1 none), stop = "time" | "count"
- *            | "bytes" | "lost" | "refused", elapsed_ms = n, bytes = n,
+ *            | "bytes" | "lost" | "refused" | "quiet", elapsed_ms = n, bytes = n,
  *            messages = { { topic = "a/b", payload = "<bytes>", retained = bool, qos = n,
  *                           size = n (before max_bytes cut), after_ms = n }, ... } }
  *       -> nil, "closed" (the session was lost earlier)

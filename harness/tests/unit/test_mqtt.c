@@ -206,6 +206,16 @@ static void test_subscribe_retained_and_bounds(void **state)
     assert_true(c.elapsed_ms >= 300 && c.elapsed_ms < 3000);
     mqttdrv_collect_release(&c);
     mqttdrv_session_close(s);
+
+    /* the quiet bound: the retained message arrives at once, then nothing for 200 ms */
+    assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), 0);
+    lim = (struct mqttdrv_limits){.max_messages = 50, .ms = 8000, .quiet_ms = 200};
+    assert_int_equal(mqttdrv_subscribe(s, "assay/#", 0, &lim, &c, &err), 0);
+    assert_int_equal(c.stop, MQTTDRV_STOP_QUIET);
+    assert_int_equal(c.n, 1);
+    assert_true(c.elapsed_ms >= 200 && c.elapsed_ms < 4000);
+    mqttdrv_collect_release(&c);
+    mqttdrv_session_close(s);
 }
 
 static void test_publish_between_sessions(void **state)

@@ -59,6 +59,7 @@ testcase {
   category = "safe",
   parameters = {
     listen_ms = 1500,
+    quiet_ms = 300,
     max_messages = 200,
     indicators = { "version", "firmware", "passw", "secret", "psk", "token", "private",
       "%f[%w]key%f[%W]", "credential", "ssid", "debug" },
@@ -84,7 +85,10 @@ testcase {
       out.session = why
       return out
     end
-    local opts = { ms = params.listen_ms, max_messages = params.max_messages }
+    -- Retained messages arrive at once: stop when the broker has been quiet for
+    -- quiet_ms, or at listen_ms, whichever comes first.
+    local opts = { ms = params.listen_ms, quiet_ms = params.quiet_ms,
+      max_messages = params.max_messages }
     for _, filter in ipairs({ "#", "$SYS/#" }) do
       local r, rwhy = s:subscribe(filter, opts)
       out[filter == "#" and "all" or "sys"] = r and { code = r.code, stop = r.stop,
