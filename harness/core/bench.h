@@ -38,7 +38,7 @@ struct bench_defaults {
     int device_timeout_s;
     int pause_ms;
     int max_connections;
-    int worker_memory_mb; /* a device worker's memory budget (PSS); 0: none */
+    int worker_memory_mb; /* a device worker's memory budget (anonymous PSS); 0: none */
     unsigned allow;       /* enum category bits */
 };
 

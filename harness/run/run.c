@@ -318,7 +318,12 @@ static void reap(struct supervisor *s, struct job *j, const char *killed_for)
     }
 }
 
-/* A process's proportional set size in kB (its share of memory), or -1. */
+/*
+ * The memory a worker holds of its own, in kB, or -1: its proportional share of
+ * anonymous memory (heap, stacks, what a library allocates for a device's data).
+ * File-backed mappings are left out: shared libraries, and the packet capture's
+ * ring buffer, which the kernel maps like a file.
+ */
 static long pss_kb(pid_t pid)
 {
     char path[64], line[256];
@@ -328,8 +333,8 @@ static long pss_kb(pid_t pid)
     if (!f)
         return -1;
     while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "Pss:", 4)) {
-            kb = strtol(line + 4, NULL, 10);
+        if (!strncmp(line, "Pss_Anon:", 9)) {
+            kb = strtol(line + 9, NULL, 10);
             break;
         }
     fclose(f);
