@@ -127,7 +127,7 @@ static void record(const struct transcript_sink *sink, const char *url, long sta
                    const char *note)
 {
     char summary[400];
-    snprintf(summary, sizeof(summary), "GET %.250s -> %ld (%zu bytes)%s%s", url, status, nbytes,
+    snprintf(summary, sizeof(summary), "GET %.250s -> %ld (%zu bytes)%s%.100s", url, status, nbytes,
              note[0] ? "; " : "", note);
     transcript_note(sink, "http", url, "get", summary);
 }

@@ -143,7 +143,7 @@ static void log_tail(const struct labbroker *b, char *buf, size_t size)
     while (fgets(line, sizeof(line), f)) {
         if (strstr(line, "Error") || strstr(line, "error") || buf[0] == 0) {
             line[strcspn(line, "\n")] = 0;
-            snprintf(buf, size, "%s", line);
+            snprintf(buf, size, "%.*s", (int)(size > 1 ? size - 1 : 0), line);
         }
     }
     fclose(f);

@@ -125,7 +125,8 @@ static int add_connect(struct labbroker *b, char **f, size_t *len, struct assay_
             c->at_ms = since_ready(b, f[1]);
             pass = NULL;
             char line[LABBROKER_ID_MAX * 2 + 64];
-            snprintf(line, sizeof(line), "CONNECT from client id %s, username %s, %s", c->client_id,
+            snprintf(line, sizeof(line), "CONNECT from client id %.*s, username %.*s, %s",
+                     LABBROKER_ID_MAX / 2, c->client_id, LABBROKER_ID_MAX / 2,
                      c->has_username ? c->username : "(none)",
                      c->password ? "password present (kept in the observations)" : "no password");
             note(b, "labbroker-connect", line);
