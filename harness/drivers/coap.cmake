@@ -50,7 +50,7 @@ assay_add_unit_test(NAME test_coap_pool
 add_library(assay_bind_coap STATIC ${CMAKE_CURRENT_SOURCE_DIR}/../lua/bind_coap.c)
 assay_target_defaults(assay_bind_coap)
 target_include_directories(assay_bind_coap PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/..)
-target_link_libraries(assay_bind_coap PUBLIC assay_drv_coap PkgConfig::LUA)
+target_link_libraries(assay_bind_coap PUBLIC assay_drv_coap PkgConfig::LUA assay_bind_util)
 
 assay_add_unit_test(NAME test_coap_bind
     SOURCES ${ASSAY_COAP_TESTS}/unit/test_coap_bind.c ${ASSAY_COAP_TESTS}/unit/test_coap_server.c

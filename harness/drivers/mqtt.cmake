@@ -18,7 +18,7 @@ target_link_libraries(assay_drv_mqtt PUBLIC assay_core assay_drv_rawtcp
 
 add_library(assay_bind_mqtt STATIC ${ASSAY_MQTT_HARNESS}/lua/bind_mqtt.c)
 assay_target_defaults(assay_bind_mqtt)
-target_link_libraries(assay_bind_mqtt PUBLIC assay_drv_mqtt PkgConfig::LUA)
+target_link_libraries(assay_bind_mqtt PUBLIC assay_drv_mqtt PkgConfig::LUA assay_bind_util)
 
 # Unit tests. The test broker (a real mosquitto on a free port, with certs
 # made by the openssl command line) is shared.

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lua/bind_util.h"
 #include "drivers/coap.h"
 #include "drivers/linkformat.h"
 
@@ -31,50 +32,7 @@ static struct coapdrv_pool *pool_of(lua_State *L)
     return pp ? *pp : NULL;
 }
 
-static int push_fail(lua_State *L, const char *word, const char *msg)
-{
-    lua_pushnil(L);
-    if (msg && *msg)
-        lua_pushfstring(L, "%s: %s", word, msg);
-    else
-        lua_pushstring(L, word);
-    return 2;
-}
-
-static int push_error(lua_State *L, const struct assay_error *err)
-{
-    return push_fail(L, err->code == ASSAY_ESCOPE ? "out of scope" : "error", err->msg);
-}
-
 /* ---- argument checks (before any I/O) ---- */
-
-static lua_Integer field_int(lua_State *L, int idx, const char *key, lua_Integer def,
-                             lua_Integer lo, lua_Integer hi)
-{
-    lua_Integer v = def;
-    if (lua_getfield(L, idx, key) != LUA_TNIL) {
-        int ok = 0;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < lo || v > hi)
-            luaL_error(L, "t.coap: '%s' must be an integer %I..%I", key, lo, hi);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
-/* A string field or NULL; the string stays valid while the table is on the stack. */
-static const char *field_str(lua_State *L, int idx, const char *key, size_t *len)
-{
-    const char *s = NULL;
-    int type = lua_getfield(L, idx, key);
-    if (type != LUA_TNIL) {
-        if (type != LUA_TSTRING)
-            luaL_error(L, "t.coap: '%s' must be a string", key);
-        s = lua_tolstring(L, -1, len);
-    }
-    lua_pop(L, 1);
-    return s;
-}
 
 /* Leaves on the stack the table holding port and dtls_port for the endpoint at idx. */
 static void find_interface(lua_State *L, int idx)
@@ -106,16 +64,16 @@ static void check_endpoint(lua_State *L, struct ep *ep)
     const char *a;
     int itf;
     luaL_checktype(L, 1, LUA_TTABLE);
-    a = field_str(L, 1, "address", NULL);
+    a = bind_field_str(L, "t.coap", 1, "address", NULL);
     if (!a)
-        a = field_str(L, 1, "host", NULL);
+        a = bind_field_str(L, "t.coap", 1, "host", NULL);
     if (!a || strlen(a) >= HOST_MAX)
         luaL_error(L, "t.coap: endpoint needs an 'address' string");
     snprintf(ep->host, sizeof ep->host, "%s", a);
     find_interface(L, 1);
     itf = lua_gettop(L);
-    ep->port = (uint16_t)field_int(L, itf, "port", 5683, 1, 65535);
-    ep->dtls_port = (uint16_t)field_int(L, itf, "dtls_port", 5684, 1, 65535);
+    ep->port = (uint16_t)bind_field_int(L, "t.coap", itf, "port", 5683, 1, 65535);
+    ep->dtls_port = (uint16_t)bind_field_int(L, "t.coap", itf, "dtls_port", 5684, 1, 65535);
     lua_pop(L, 1);
 }
 
@@ -130,7 +88,7 @@ static struct coapdrv_target make_target(lua_State *L, const struct ep *ep, int 
                                 .timeout_ms = t,
                                 .max_retransmit = -1};
     if (opts)
-        tg.timeout_ms = (int)field_int(L, opts, "timeout_ms", t, 1, t);
+        tg.timeout_ms = (int)bind_field_int(L, "t.coap", opts, "timeout_ms", t, 1, t);
     return tg;
 }
 
@@ -147,8 +105,8 @@ static void check_psk(lua_State *L, int idx, struct coapdrv_psk *psk)
 {
     size_t klen = 0;
     luaL_checktype(L, idx, LUA_TTABLE);
-    psk->identity = field_str(L, idx, "identity", NULL);
-    psk->key = (const uint8_t *)field_str(L, idx, "key", &klen);
+    psk->identity = bind_field_str(L, "t.coap", idx, "identity", NULL);
+    psk->key = (const uint8_t *)bind_field_str(L, "t.coap", idx, "key", &klen);
     psk->key_len = klen;
     if (!psk->identity || !psk->key || klen == 0)
         luaL_error(L, "t.coap: a psk needs 'identity' and a non-empty 'key'");
@@ -231,14 +189,16 @@ static void check_request(lua_State *L, int opts, struct coapdrv_request *q,
     if (lua_getfield(L, opts, "confirmable") != LUA_TNIL)
         q->non_confirmable = !lua_toboolean(L, -1);
     lua_pop(L, 1);
-    q->payload = (const uint8_t *)field_str(L, opts, "payload", &plen);
+    q->payload = (const uint8_t *)bind_field_str(L, "t.coap", opts, "payload", &plen);
     q->payload_len = plen;
     if (lua_getfield(L, opts, "content_format") != LUA_TNIL) {
         q->has_content_format = true;
-        q->content_format = (uint16_t)field_int(L, opts, "content_format", 0, 0, 65535);
+        q->content_format =
+            (uint16_t)bind_field_int(L, "t.coap", opts, "content_format", 0, 0, 65535);
     }
     lua_pop(L, 1);
-    q->max_body = (size_t)field_int(L, opts, "max_body", COAPDRV_DEFAULT_MAX_BODY, 1, MAX_BODY_CAP);
+    q->max_body = (size_t)bind_field_int(L, "t.coap", opts, "max_body", COAPDRV_DEFAULT_MAX_BODY, 1,
+                                         MAX_BODY_CAP);
     if (lua_getfield(L, opts, "psk") != LUA_TNIL) {
         check_psk(L, lua_gettop(L), psk);
         q->psk = psk;
@@ -265,11 +225,11 @@ static int do_request(lua_State *L, enum coapdrv_method m, const char *path, int
     rc = coapdrv_request_in(pool_of(L), &t, &q, &r, &err);
     if (rc) {
         coapdrv_response_release(&r);
-        return push_error(L, &err);
+        return bind_error(L, &err);
     }
     if (r.outcome != COAPDRV_RESPONSE) {
         coapdrv_response_release(&r);
-        return push_fail(L, coapdrv_outcome_reason(r.outcome), NULL);
+        return bind_fail(L, coapdrv_outcome_reason(r.outcome), NULL);
     }
     push_response(L, &r);
     if (links && r.code_class == 2 && r.code_detail == 5) {
@@ -343,9 +303,9 @@ static void check_pki(lua_State *L, int idx, struct coapdrv_pki *pki)
     int t = lua_gettop(L) + 1;
     lua_getfield(L, idx, "pki");
     luaL_argcheck(L, lua_istable(L, t), 2, "'pki' must be a table");
-    pki->ca = field_str(L, t, "ca", NULL);
-    pki->cert = field_str(L, t, "cert", NULL);
-    pki->key = field_str(L, t, "key", NULL);
+    pki->ca = bind_field_str(L, "t.coap", t, "ca", NULL);
+    pki->cert = bind_field_str(L, "t.coap", t, "cert", NULL);
+    pki->key = bind_field_str(L, "t.coap", t, "key", NULL);
     lua_pop(L, 1);
     if ((pki->cert != NULL) != (pki->key != NULL))
         luaL_error(L, "t.coap: a pki 'cert' needs its 'key' (and a key its cert)");
@@ -418,7 +378,7 @@ static int l_dtls_probe(lua_State *L)
     rc = use_pki ? coapdrv_dtls_probe_pki(&t, &pki, &res, &err)
                  : coapdrv_dtls_probe_psk(&t, &psk, &res, &err);
     if (rc)
-        return push_error(L, &err);
+        return bind_error(L, &err);
     push_dtls_result(L, &res);
     return 1;
 }
@@ -436,8 +396,8 @@ static size_t check_raw_options(lua_State *L, int idx, struct coapraw_opt *opts)
         int o = lua_gettop(L);
         if (n >= COAPRAW_MAX_OPTS)
             luaL_error(L, "t.coap.raw: at most %d options", COAPRAW_MAX_OPTS);
-        opts[n].number = (uint16_t)field_int(L, o, "number", -1, 0, 65535);
-        opts[n].value = (const uint8_t *)field_str(L, o, "value", &opts[n].len);
+        opts[n].number = (uint16_t)bind_field_int(L, "t.coap", o, "number", -1, 0, 65535);
+        opts[n].value = (const uint8_t *)bind_field_str(L, "t.coap", o, "value", &opts[n].len);
         if (!opts[n].value)
             opts[n].len = 0;
         n++;
@@ -462,21 +422,22 @@ static size_t check_raw_message(lua_State *L, uint8_t *out, size_t cap)
         return len;
     }
     luaL_checktype(L, 2, LUA_TTABLE);
-    preset = field_str(L, 2, "preset", NULL);
+    preset = bind_field_str(L, "t.coap", 2, "preset", NULL);
     if (preset) {
-        uint16_t mid = (uint16_t)field_int(L, 2, "mid", 0x7a11, 0, 65535);
+        uint16_t mid = (uint16_t)bind_field_int(L, "t.coap", 2, "mid", 0x7a11, 0, 65535);
         if (coapraw_preset(preset, mid, out, cap, &len, &err))
             luaL_argerror(L, 2, err.msg);
         return len;
     }
-    s.version = (uint8_t)field_int(L, 2, "version", 1, 0, 3);
-    s.type = (uint8_t)field_int(L, 2, "type", 0, 0, 3);
-    s.code = (uint8_t)field_int(L, 2, "code", 1, 0, 255);
-    s.mid = (uint16_t)field_int(L, 2, "mid", 0x7a11, 0, 65535);
-    s.token = (const uint8_t *)field_str(L, 2, "token", &s.token_len);
-    s.tkl = (uint8_t)field_int(L, 2, "tkl", s.token ? (lua_Integer)s.token_len : 0, 0, 15);
-    s.tail = (const uint8_t *)field_str(L, 2, "tail", &s.tail_len);
-    s.payload = (const uint8_t *)field_str(L, 2, "payload", &s.payload_len);
+    s.version = (uint8_t)bind_field_int(L, "t.coap", 2, "version", 1, 0, 3);
+    s.type = (uint8_t)bind_field_int(L, "t.coap", 2, "type", 0, 0, 3);
+    s.code = (uint8_t)bind_field_int(L, "t.coap", 2, "code", 1, 0, 255);
+    s.mid = (uint16_t)bind_field_int(L, "t.coap", 2, "mid", 0x7a11, 0, 65535);
+    s.token = (const uint8_t *)bind_field_str(L, "t.coap", 2, "token", &s.token_len);
+    s.tkl = (uint8_t)bind_field_int(L, "t.coap", 2, "tkl", s.token ? (lua_Integer)s.token_len : 0,
+                                    0, 15);
+    s.tail = (const uint8_t *)bind_field_str(L, "t.coap", 2, "tail", &s.tail_len);
+    s.payload = (const uint8_t *)bind_field_str(L, "t.coap", 2, "payload", &s.payload_len);
     if (!s.token)
         s.token_len = 0;
     if (!s.tail)
@@ -520,10 +481,11 @@ static int l_raw(lua_State *L)
     len = check_raw_message(L, msg, sizeof msg);
     opts = opt_table(L, 3);
     if (opts)
-        max_replies = (size_t)field_int(L, opts, "max_replies", 1, 1, COAPRAW_MAX_REPLIES);
+        max_replies =
+            (size_t)bind_field_int(L, "t.coap", opts, "max_replies", 1, 1, COAPRAW_MAX_REPLIES);
     t = make_target(L, &ep, opts);
     if (coapraw_exchange(&t, msg, len, max_replies, &res, &err))
-        return push_error(L, &err);
+        return bind_error(L, &err);
     lua_createtable(L, 0, 6);
     set_int(L, "bytes_sent", (lua_Integer)res.bytes_sent);
     set_int(L, "bytes_received", (lua_Integer)res.bytes_received);
@@ -549,9 +511,9 @@ static int l_alive(lua_State *L)
     check_endpoint(L, &ep);
     t = make_target(L, &ep, opt_table(L, 2));
     if (coapdrv_alive(&t, &alive, &rtt, &err))
-        return push_error(L, &err);
+        return bind_error(L, &err);
     if (!alive)
-        return push_fail(L, "timeout", NULL);
+        return bind_fail(L, "timeout", NULL);
     lua_pushboolean(L, 1);
     lua_pushinteger(L, rtt);
     return 2;

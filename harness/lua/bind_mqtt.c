@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lua/bind_util.h"
 #include "drivers/mqtt.h"
 #include "drivers/mqtt_raw.h"
 #include "drivers/tlsprobe.h"
@@ -36,49 +37,7 @@ static struct binding_env *env_of(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-static int push_fail(lua_State *L, const char *word, const char *msg)
-{
-    lua_pushnil(L);
-    if (msg && *msg)
-        lua_pushfstring(L, "%s: %s", word, msg);
-    else
-        lua_pushstring(L, word);
-    return 2;
-}
-
-static int push_error(lua_State *L, const struct assay_error *err)
-{
-    return push_fail(L, err->code == ASSAY_ESCOPE ? "out of scope" : "error", err->msg);
-}
-
 /* ---- argument checks (before any I/O) ---- */
-
-static lua_Integer field_int(lua_State *L, int idx, const char *key, lua_Integer def,
-                             lua_Integer lo, lua_Integer hi)
-{
-    lua_Integer v = def;
-    if (lua_getfield(L, idx, key) != LUA_TNIL) {
-        int ok = 0;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < lo || v > hi)
-            luaL_error(L, "t.mqtt: '%s' must be an integer %I..%I", key, lo, hi);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
-static const char *field_str(lua_State *L, int idx, const char *key, size_t *len)
-{
-    const char *s = NULL;
-    int type = lua_getfield(L, idx, key);
-    if (type != LUA_TNIL) {
-        if (type != LUA_TSTRING)
-            luaL_error(L, "t.mqtt: '%s' must be a string", key);
-        s = lua_tolstring(L, -1, len);
-    }
-    lua_pop(L, 1);
-    return s;
-}
 
 static int field_bool(lua_State *L, int idx, const char *key, int def)
 {
@@ -105,14 +64,14 @@ static void check_endpoint(lua_State *L, int idx, struct ep *ep)
     const char *a;
     int itf = idx, pushed = 0;
     luaL_checktype(L, idx, LUA_TTABLE);
-    a = field_str(L, idx, "address", NULL);
+    a = bind_field_str(L, "t.mqtt", idx, "address", NULL);
     if (!a)
-        a = field_str(L, idx, "host", NULL);
+        a = bind_field_str(L, "t.mqtt", idx, "host", NULL);
     if (lua_getfield(L, idx, "mqtt_broker") == LUA_TTABLE) {
         itf = lua_gettop(L);
         pushed = 1;
-        if (field_str(L, itf, "address", NULL))
-            a = field_str(L, itf, "address", NULL);
+        if (bind_field_str(L, "t.mqtt", itf, "address", NULL))
+            a = bind_field_str(L, "t.mqtt", itf, "address", NULL);
     } else {
         lua_pop(L, 1);
     }
@@ -120,7 +79,7 @@ static void check_endpoint(lua_State *L, int idx, struct ep *ep)
         luaL_error(L, "t.mqtt: endpoint needs an 'address' string");
     snprintf(ep->host, sizeof ep->host, "%s", a);
     ep->tls = field_bool(L, itf, "tls", 0);
-    ep->port = (uint16_t)field_int(L, itf, "port", 0, 0, 65535);
+    ep->port = (uint16_t)bind_field_int(L, "t.mqtt", itf, "port", 0, 0, 65535);
     ep->has_port = ep->port != 0;
     if (!ep->has_port)
         ep->port = ep->tls ? 8883 : 1883;
@@ -144,7 +103,7 @@ static void check_tls(lua_State *L, int idx, struct copts *c)
     if (type != LUA_TTABLE)
         luaL_error(L, "t.mqtt: 'tls' must be a table { ca =, verify = }");
     c->o.tls.enabled = true;
-    c->o.tls.ca_file = field_str(L, -1, "ca", NULL);
+    c->o.tls.ca_file = bind_field_str(L, "t.mqtt", -1, "ca", NULL);
     c->o.tls.verify = field_bool(L, -1, "verify", c->o.tls.ca_file != NULL);
     lua_pop(L, 1); /* the string stays alive in the caller's table */
     if (c->o.tls.verify && !c->o.tls.ca_file)
@@ -161,13 +120,13 @@ static void check_copts(lua_State *L, int idx, const struct ep *ep, struct copts
     c->o.tls.enabled = ep->tls;
     if (!idx)
         return;
-    c->o.username = field_str(L, idx, "username", NULL);
+    c->o.username = bind_field_str(L, "t.mqtt", idx, "username", NULL);
     if (!c->o.username)
-        c->o.username = field_str(L, idx, "user", NULL);
-    c->o.password = field_str(L, idx, "password", &c->o.password_len);
-    c->o.client_id = field_str(L, idx, "client_id", NULL);
-    c->o.version = (int)field_int(L, idx, "version", 4, 4, 5);
-    c->timeout_ms = (int)field_int(L, idx, "timeout_ms", t, 1, t);
+        c->o.username = bind_field_str(L, "t.mqtt", idx, "user", NULL);
+    c->o.password = bind_field_str(L, "t.mqtt", idx, "password", &c->o.password_len);
+    c->o.client_id = bind_field_str(L, "t.mqtt", idx, "client_id", NULL);
+    c->o.version = (int)bind_field_int(L, "t.mqtt", idx, "version", 4, 4, 5);
+    c->timeout_ms = (int)bind_field_int(L, "t.mqtt", idx, "timeout_ms", t, 1, t);
     check_tls(L, idx, c);
 }
 
@@ -210,8 +169,8 @@ static void set_bool(lua_State *L, const char *k, int v)
 static int push_no_connack(lua_State *L, const struct mqttdrv_connack *ack)
 {
     if (ack->outcome == MQTTDRV_TIMEOUT)
-        return push_fail(L, "timeout", NULL);
-    return push_fail(L, "transport", ack->detail);
+        return bind_fail(L, "timeout", NULL);
+    return bind_fail(L, "transport", ack->detail);
 }
 
 /* ---- t.mqtt.connect ---- */
@@ -226,7 +185,7 @@ static int l_connect(lua_State *L)
     check_copts(L, opt_table(L, 2), &ep, &c);
     struct mqttdrv_target t = make_target(L, &ep, c.timeout_ms);
     if (mqttdrv_connect(&t, &c.o, &ack, &err) != 0)
-        return push_error(L, &err);
+        return bind_error(L, &err);
     if (ack.outcome != MQTTDRV_ACCEPTED && ack.outcome != MQTTDRV_REFUSED)
         return push_no_connack(L, &ack);
     lua_createtable(L, 0, 5);
@@ -287,18 +246,20 @@ static int l_subscribe(lua_State *L)
     struct assay_error err = {0};
     int qos = 0, rc;
     if (o) {
-        lim.max_messages = (size_t)field_int(L, o, "max_messages", 100, 1, MQTTDRV_MAX_MESSAGES);
-        lim.max_bytes = (size_t)field_int(L, o, "max_bytes", 1 << 20, 1, MQTTDRV_MAX_BYTES);
-        lim.ms = (int)field_int(L, o, "ms", ls->timeout_ms, 1, MAX_COLLECT_MS);
-        lim.quiet_ms = (int)field_int(L, o, "quiet_ms", 0, 0, MAX_COLLECT_MS);
-        qos = (int)field_int(L, o, "qos", 0, 0, 2);
+        lim.max_messages =
+            (size_t)bind_field_int(L, "t.mqtt", o, "max_messages", 100, 1, MQTTDRV_MAX_MESSAGES);
+        lim.max_bytes =
+            (size_t)bind_field_int(L, "t.mqtt", o, "max_bytes", 1 << 20, 1, MQTTDRV_MAX_BYTES);
+        lim.ms = (int)bind_field_int(L, "t.mqtt", o, "ms", ls->timeout_ms, 1, MAX_COLLECT_MS);
+        lim.quiet_ms = (int)bind_field_int(L, "t.mqtt", o, "quiet_ms", 0, 0, MAX_COLLECT_MS);
+        qos = (int)bind_field_int(L, "t.mqtt", o, "qos", 0, 0, 2);
     }
     if (!ls->s || !mqttdrv_session_connected(ls->s))
-        return push_fail(L, "closed", NULL);
+        return bind_fail(L, "closed", NULL);
     rc = mqttdrv_subscribe(ls->s, filter, qos, &lim, &c, &err);
     if (rc != 0) {
         mqttdrv_collect_release(&c);
-        return push_error(L, &err);
+        return bind_error(L, &err);
     }
     lua_createtable(L, 0, 5);
     set_int(L, "code", c.suback_code);
@@ -319,18 +280,18 @@ static int l_publish(lua_State *L)
     int o = opt_table(L, 4), qos = 0, retain = 0, rc;
     struct assay_error err = {0};
     if (o) {
-        qos = (int)field_int(L, o, "qos", 0, 0, 2);
+        qos = (int)bind_field_int(L, "t.mqtt", o, "qos", 0, 0, 2);
         retain = field_bool(L, o, "retain", 0);
     }
     if (len > MQTTDRV_MAX_PAYLOAD)
         return luaL_error(L, "t.mqtt: payload over %d bytes", (int)MQTTDRV_MAX_PAYLOAD);
     if (!ls->s || !mqttdrv_session_connected(ls->s))
-        return push_fail(L, "closed", NULL);
+        return bind_fail(L, "closed", NULL);
     rc = mqttdrv_publish(ls->s, topic, payload, len, qos, retain, &err);
     if (rc == ASSAY_ETIMEOUT)
-        return push_fail(L, "timeout", NULL);
+        return bind_fail(L, "timeout", NULL);
     if (rc != 0)
-        return push_fail(L, mqttdrv_session_connected(ls->s) ? "error" : "closed", err.msg);
+        return bind_fail(L, mqttdrv_session_connected(ls->s) ? "error" : "closed", err.msg);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -369,7 +330,7 @@ static int l_session(lua_State *L)
     ls->timeout_ms = c.timeout_ms;
     luaL_setmetatable(L, SESSION_MT);
     if (mqttdrv_session_open(&t, &c.o, &ls->s, &ack, &err) != 0)
-        return push_error(L, &err);
+        return bind_error(L, &err);
     if (ack.outcome == MQTTDRV_REFUSED) {
         lua_pushnil(L);
         lua_pushfstring(L, "refused: %s (code %d)", mqttdrv_connack_reason(c.o.version, ack.code),
@@ -414,15 +375,15 @@ static int l_tls_probe(lua_State *L)
     if (!ep.has_port && !ep.tls)
         ep.port = 8883; /* a TLS probe on an endpoint without a port means the TLS port */
     if ((o = opt_table(L, 2)) != 0) {
-        po.ca_file = field_str(L, o, "ca", NULL);
-        po.sni = field_str(L, o, "sni", NULL);
-        t = (int)field_int(L, o, "timeout_ms", t, 1, t);
+        po.ca_file = bind_field_str(L, "t.mqtt", o, "ca", NULL);
+        po.sni = bind_field_str(L, "t.mqtt", o, "sni", NULL);
+        t = (int)bind_field_int(L, "t.mqtt", o, "timeout_ms", t, 1, t);
     }
     po.keylog_path = env_of(L)->keylog_path; /* the harness owns this TLS context: log its keys */
     struct mqttdrv_target tg = make_target(L, &ep, t);
     r = lua_newuserdatauv(L, sizeof *r, 0); /* scratch space owned by Lua: no leak on error */
     if (tlsprobe_run(&tg, &po, r, &err) != 0)
-        return push_error(L, &err);
+        return bind_error(L, &err);
     lua_createtable(L, 0, 6);
     lua_createtable(L, 0, TLSPROBE_NVERSIONS);
     for (int v = 0; v < TLSPROBE_NVERSIONS; v++) {
@@ -496,12 +457,12 @@ static int l_raw(lua_State *L)
     pre.connect = kind >= 0;
     if (o) {
         pre.connect = field_bool(L, o, "connect", pre.connect);
-        oversize = (size_t)field_int(L, o, "oversize", 0, 0, MQTTRAW_MAX_OVERSIZE);
+        oversize = (size_t)bind_field_int(L, "t.mqtt", o, "oversize", 0, 0, MQTTRAW_MAX_OVERSIZE);
     }
     if (len == 0)
         return luaL_error(L, "t.mqtt.raw: nothing to send");
     if (c.o.tls.enabled)
-        return push_fail(L, "error", "the raw path does not speak TLS");
+        return bind_fail(L, "error", "the raw path does not speak TLS");
     pre.client_id = c.o.client_id;
     pre.username = c.o.username;
     pre.password = c.o.password;
@@ -512,16 +473,16 @@ static int l_raw(lua_State *L)
     else if (kind >= 0) {
         struct mqttraw_frame f;
         if ((rc = mqttraw_kind_frame(&f, (enum mqttraw_kind)kind, oversize)) != 0)
-            return push_fail(L, "error", "cannot build the frame");
+            return bind_fail(L, "error", "cannot build the frame");
         rc = mqttraw_exchange(&t, &pre, f.bytes, f.len, r, &err);
         mqttraw_frame_free(&f);
     } else {
         rc = mqttraw_exchange(&t, &pre, (const uint8_t *)arg, len, r, &err);
     }
     if (rc != 0)
-        return push_error(L, &err);
+        return bind_error(L, &err);
     if (r->outcome == MQTTRAW_UNREACHABLE)
-        return push_fail(L, "unreachable", NULL);
+        return bind_fail(L, "unreachable", NULL);
     push_raw(L, r);
     return 1;
 }
@@ -536,13 +497,13 @@ static int l_alive(lua_State *L)
     check_endpoint(L, 1, &ep);
     check_copts(L, opt_table(L, 2), &ep, &c);
     if (c.o.tls.enabled)
-        return push_fail(L, "error", "the liveness check does not speak TLS");
+        return bind_fail(L, "error", "the liveness check does not speak TLS");
     pre.client_id = c.o.client_id;
     pre.username = c.o.username;
     pre.password = c.o.password;
     struct mqttdrv_target t = make_target(L, &ep, c.timeout_ms);
     if (mqttraw_alive(&t, &pre, &a, &err) != 0)
-        return push_error(L, &err);
+        return bind_error(L, &err);
     lua_createtable(L, 0, 5);
     set_bool(L, "alive", a.alive);
     set_bool(L, "pingresp", a.pingresp);
