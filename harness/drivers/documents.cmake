@@ -24,7 +24,7 @@ target_link_libraries(assay_drv_http PUBLIC assay_core PkgConfig::CURL)
 add_library(assay_bind_documents STATIC ${CMAKE_CURRENT_LIST_DIR}/../lua/bind_documents.c)
 assay_target_defaults(assay_bind_documents)
 target_include_directories(assay_bind_documents PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
-target_link_libraries(assay_bind_documents PUBLIC assay_docparse assay_drv_http PkgConfig::LUA
+target_link_libraries(assay_bind_documents PUBLIC assay_docparse assay_drv_http PkgConfig::LUA assay_bind_util
     PkgConfig::JANSSON PkgConfig::CRYPTO)
 
 assay_add_unit_test(NAME test_page SOURCES ${ASSAY_DOC_TESTS}/unit/test_page.c

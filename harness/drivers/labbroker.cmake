@@ -31,7 +31,7 @@ add_dependencies(assay_drv_labbroker labbroker_plugin)
 if(EXISTS ${ASSAY_LB_HARNESS}/lua/bind_labbroker.c)
     add_library(assay_bind_labbroker STATIC ${ASSAY_LB_HARNESS}/lua/bind_labbroker.c)
     assay_target_defaults(assay_bind_labbroker)
-    target_link_libraries(assay_bind_labbroker PUBLIC assay_drv_labbroker PkgConfig::LUA)
+    target_link_libraries(assay_bind_labbroker PUBLIC assay_drv_labbroker PkgConfig::LUA assay_bind_util)
 endif()
 
 # Unit tests: real mosquitto processes; certificates from the openssl command line.

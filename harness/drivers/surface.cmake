@@ -10,7 +10,7 @@ target_link_libraries(assay_drv_tcpscan PUBLIC assay_core assay_drv_rawtcp)
 add_library(assay_bind_surface STATIC ${CMAKE_CURRENT_LIST_DIR}/../lua/bind_surface.c)
 assay_target_defaults(assay_bind_surface)
 target_include_directories(assay_bind_surface PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
-target_link_libraries(assay_bind_surface PUBLIC assay_drv_tcpscan PkgConfig::LUA)
+target_link_libraries(assay_bind_surface PUBLIC assay_drv_tcpscan PkgConfig::LUA assay_bind_util)
 
 assay_add_unit_test(NAME test_tcpscan
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/../tests/unit/test_tcpscan.c

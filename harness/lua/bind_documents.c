@@ -13,6 +13,7 @@
 
 #include "drivers/http.h"
 #include "drivers/page.h"
+#include "lua/bind_util.h"
 #include "drivers/securitytxt.h"
 
 #define DEFAULT_MAX_BYTES (1024 * 1024)
@@ -21,24 +22,6 @@
 static struct binding_env *env_of(lua_State *L)
 {
     return lua_touserdata(L, lua_upvalueindex(1));
-}
-
-static lua_Integer opt_int(lua_State *L, int idx, const char *key, lua_Integer def, lua_Integer lo,
-                           lua_Integer hi)
-{
-    if (lua_isnoneornil(L, idx))
-        return def;
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_getfield(L, idx, key);
-    lua_Integer v = def;
-    if (!lua_isnil(L, -1)) {
-        int ok = 0;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < lo || v > hi)
-            luaL_error(L, "opts.%s must be an integer in %d..%d", key, (int)lo, (int)hi);
-    }
-    lua_pop(L, 1);
-    return v;
 }
 
 /* Where fetched or read bytes came from, for the evidence record. */
@@ -191,10 +174,11 @@ static int l_fetch(lua_State *L)
     const char *url = luaL_checkstring(L, 1);
     int bench = env->timeout_ms > 0 ? env->timeout_ms : 3000;
     struct http_opts o = {
-        .timeout_ms = (int)opt_int(L, 2, "timeout_ms", bench, 1, 600000),
-        .max_bytes = (size_t)opt_int(L, 2, "max_bytes", DEFAULT_MAX_BYTES, 1, PAGE_MAX_INPUT),
-        .max_redirects =
-            (int)opt_int(L, 2, "max_redirects", DEFAULT_REDIRECTS, 0, HTTP_MAX_HOPS - 1),
+        .timeout_ms = (int)bind_opt_int(L, "t.documents", 2, "timeout_ms", bench, 1, 600000),
+        .max_bytes = (size_t)bind_opt_int(L, "t.documents", 2, "max_bytes", DEFAULT_MAX_BYTES, 1,
+                                          PAGE_MAX_INPUT),
+        .max_redirects = (int)bind_opt_int(L, "t.documents", 2, "max_redirects", DEFAULT_REDIRECTS,
+                                           0, HTTP_MAX_HOPS - 1),
     };
     if (o.timeout_ms > bench)
         o.timeout_ms = bench;
@@ -218,7 +202,8 @@ static int l_read(lua_State *L)
 {
     struct binding_env *env = env_of(L);
     const char *file = luaL_checkstring(L, 1);
-    size_t cap = (size_t)opt_int(L, 2, "max_bytes", DEFAULT_MAX_BYTES, 1, PAGE_MAX_INPUT);
+    size_t cap = (size_t)bind_opt_int(L, "t.documents", 2, "max_bytes", DEFAULT_MAX_BYTES, 1,
+                                      PAGE_MAX_INPUT);
     if (!env->dossier_dir && file[0] != '/') {
         lua_pushnil(L);
         lua_pushstring(L, "no dossier directory: the runtime did not say where the dossier is");

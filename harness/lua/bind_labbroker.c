@@ -2,6 +2,7 @@
  * bind_labbroker.c: the t.labbroker Lua binding: the lab broker and the
  * refuser for MQTT client devices. See bind_labbroker.h.
  */
+#include "lua/bind_util.h"
 #include "lua/bind_labbroker.h"
 
 #include <stdio.h>
@@ -47,45 +48,18 @@ static int push_fail(lua_State *L, const struct assay_error *err)
     return 2;
 }
 
-static const char *field_str(lua_State *L, int idx, const char *key)
-{
-    const char *s = NULL;
-    int type = lua_getfield(L, idx, key);
-    if (type != LUA_TNIL) {
-        if (type != LUA_TSTRING)
-            luaL_error(L, "t.labbroker: '%s' must be a string", key);
-        s = lua_tostring(L, -1); /* kept alive by the table it came from */
-    }
-    lua_pop(L, 1);
-    return s;
-}
-
-static lua_Integer field_int(lua_State *L, int idx, const char *key, lua_Integer def,
-                             lua_Integer lo, lua_Integer hi)
-{
-    lua_Integer v = def;
-    if (lua_getfield(L, idx, key) != LUA_TNIL) {
-        int ok = 0;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < lo || v > hi)
-            luaL_error(L, "t.labbroker: '%s' must be an integer %I..%I", key, lo, hi);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
 static void check_iface(lua_State *L, int idx, struct iface *f)
 {
     luaL_checktype(L, idx, LUA_TTABLE);
-    f->address = field_str(L, idx, "broker_address");
+    f->address = bind_field_str(L, "t.labbroker", idx, "broker_address", NULL);
     if (!f->address)
         f->address = "127.0.0.1";
-    f->port = (uint16_t)field_int(L, idx, "port", 0, 1, 65535);
+    f->port = (uint16_t)bind_field_int(L, "t.labbroker", idx, "port", 0, 1, 65535);
     if (f->port == 0)
         luaL_error(L, "t.labbroker: the interface needs a 'port'");
     f->tls = lua_getfield(L, idx, "tls") == LUA_TBOOLEAN && lua_toboolean(L, -1);
     lua_pop(L, 1);
-    f->ca = field_str(L, idx, "ca");
+    f->ca = bind_field_str(L, "t.labbroker", idx, "ca", NULL);
 }
 
 /* opts.tls: "trusted", "untrusted", false/nil (the interface's default). */
@@ -231,9 +205,11 @@ static int l_collect(lua_State *L)
         if (w.ms < 0 || w.ms > MAX_WINDOW_MS)
             return luaL_error(L, "t.labbroker: collect ms must be 0..%d", MAX_WINDOW_MS);
     } else if (opt_table(L, 2)) {
-        w.ms = (int)field_int(L, 2, "ms", 0, 0, MAX_WINDOW_MS);
-        w.connects = (size_t)field_int(L, 2, "connects", 0, 0, LABBROKER_MAX_CONNECTS);
-        w.messages = (size_t)field_int(L, 2, "messages", 0, 0, LABBROKER_MAX_MESSAGES);
+        w.ms = (int)bind_field_int(L, "t.labbroker", 2, "ms", 0, 0, MAX_WINDOW_MS);
+        w.connects =
+            (size_t)bind_field_int(L, "t.labbroker", 2, "connects", 0, 0, LABBROKER_MAX_CONNECTS);
+        w.messages =
+            (size_t)bind_field_int(L, "t.labbroker", 2, "messages", 0, 0, LABBROKER_MAX_MESSAGES);
     }
     if (!lb->b)
         return luaL_error(L, "t.labbroker: collect on a stopped broker");
@@ -252,7 +228,7 @@ static int l_publish(lua_State *L)
     size_t len = 0;
     const char *payload = luaL_checklstring(L, 3, &len);
     int o = opt_table(L, 4);
-    int qos = o ? (int)field_int(L, o, "qos", 1, 0, 2) : 1;
+    int qos = o ? (int)bind_field_int(L, "t.labbroker", o, "qos", 1, 0, 2) : 1;
     bool retain = false;
     if (o && lua_getfield(L, o, "retain") != LUA_TNIL)
         retain = lua_toboolean(L, -1);
@@ -289,8 +265,9 @@ static int l_start(lua_State *L)
     check_iface(L, 1, &f);
     int o = opt_table(L, 2);
     enum labbroker_tls tls = check_tls(L, o, &f, true);
-    size_t payload_max =
-        o ? (size_t)field_int(L, o, "payload_max", 512, 0, LABBROKER_PAYLOAD_MAX) : 512;
+    size_t payload_max = o ? (size_t)bind_field_int(L, "t.labbroker", o, "payload_max", 512, 0,
+                                                    LABBROKER_PAYLOAD_MAX)
+                           : 512;
     char parent[4096];
     broker_parent(env, parent, sizeof(parent));
     struct labbroker_opts lo = {.address = f.address,
@@ -346,8 +323,8 @@ static int l_refuser(lua_State *L)
     check_iface(L, 1, &f);
     int o = opt_table(L, 2);
     enum labbroker_tls tls = check_tls(L, o, &f, false);
-    int ms = o ? (int)field_int(L, o, "ms", 10000, 1, MAX_WINDOW_MS) : 10000;
-    int code = o ? (int)field_int(L, o, "code", 3, 1, 5) : 3;
+    int ms = o ? (int)bind_field_int(L, "t.labbroker", o, "ms", 10000, 1, MAX_WINDOW_MS) : 10000;
+    int code = o ? (int)bind_field_int(L, "t.labbroker", o, "code", 3, 1, 5) : 3;
     struct refuser_opts ro = {.address = f.address,
                               .port = f.port,
                               .ms = ms,

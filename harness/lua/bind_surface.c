@@ -1,4 +1,5 @@
 /* bind_surface.c: the t.surface Lua binding over drivers/tcpscan.h (see bind_surface.h). */
+#include "lua/bind_util.h"
 #include "bind_surface.h"
 
 #include <lauxlib.h>
@@ -14,31 +15,12 @@ static struct binding_env *env_of(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-/* An optional integer field of the options table at `idx`, or `def`. */
-static lua_Integer opt_field(lua_State *L, int idx, const char *key, lua_Integer def,
-                             lua_Integer lo, lua_Integer hi)
-{
-    if (lua_isnoneornil(L, idx))
-        return def;
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_getfield(L, idx, key);
-    lua_Integer v = def;
-    if (!lua_isnil(L, -1)) {
-        int ok = 0;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < lo || v > hi)
-            luaL_error(L, "opts.%s must be an integer in %d..%d", key, (int)lo, (int)hi);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
 /* The per-port timeout: the caller's, never above the bench's deadline. */
 static int port_timeout(lua_State *L, int idx, const struct binding_env *env)
 {
     int bench = env->timeout_ms > 0 ? env->timeout_ms : DEFAULT_PORT_TIMEOUT_MS;
     int def = bench < DEFAULT_PORT_TIMEOUT_MS ? bench : DEFAULT_PORT_TIMEOUT_MS;
-    int t = (int)opt_field(L, idx, "timeout_ms", def, 1, 600000);
+    int t = (int)bind_opt_int(L, "t.surface", idx, "timeout_ms", def, 1, 600000);
     return t < bench ? t : bench;
 }
 
@@ -57,9 +39,10 @@ static int l_tcp_scan(lua_State *L)
     lua_Integer n = luaL_len(L, 2);
     luaL_argcheck(L, n >= 0 && n <= TCPSCAN_MAX_PORTS, 2, "at most 1024 ports");
     struct tcpscan_opts o = {.connect_timeout_ms = port_timeout(L, 3, env)};
-    int pause = (int)opt_field(L, 3, "pause_ms", env->pause_ms, 0, 60000);
+    int pause = (int)bind_opt_int(L, "t.surface", 3, "pause_ms", env->pause_ms, 0, 60000);
     o.pause_ms = pause > env->pause_ms ? pause : env->pause_ms;
-    o.deadline = clock_deadline(opt_field(L, 3, "budget_ms", DEFAULT_BUDGET_MS, 1, 3600000));
+    o.deadline =
+        clock_deadline(bind_opt_int(L, "t.surface", 3, "budget_ms", DEFAULT_BUDGET_MS, 1, 3600000));
     uint16_t ports[TCPSCAN_MAX_PORTS];
     for (lua_Integer i = 1; i <= n; i++) {
         lua_geti(L, 2, i);

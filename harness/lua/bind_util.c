@@ -30,6 +30,15 @@ lua_Integer bind_field_int(lua_State *L, const char *who, int idx, const char *k
     return v;
 }
 
+lua_Integer bind_opt_int(lua_State *L, const char *who, int idx, const char *key, lua_Integer def,
+                         lua_Integer lo, lua_Integer hi)
+{
+    if (lua_isnoneornil(L, idx))
+        return def;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    return bind_field_int(L, who, idx, key, def, lo, hi);
+}
+
 const char *bind_field_str(lua_State *L, const char *who, int idx, const char *key, size_t *len)
 {
     const char *s = NULL;

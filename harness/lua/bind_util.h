@@ -25,6 +25,10 @@ int bind_error(lua_State *L, const struct assay_error *err);
 lua_Integer bind_field_int(lua_State *L, const char *who, int idx, const char *key, lua_Integer def,
                            lua_Integer lo, lua_Integer hi);
 
+/* As bind_field_int, on an options table that may be absent (none or nil at idx). */
+lua_Integer bind_opt_int(lua_State *L, const char *who, int idx, const char *key, lua_Integer def,
+                         lua_Integer lo, lua_Integer hi);
+
 /* table[key] as a string (length in *len if len), or NULL when absent; valid while
  * the table is on the stack. */
 const char *bind_field_str(lua_State *L, const char *who, int idx, const char *key, size_t *len);
