@@ -74,7 +74,7 @@ endif()
 # Calibration: every CoAP device of the demo bench gets its verdicts in
 # fixtures/expected/demo.yaml (test_e2e_demo is defined in harness/tests).
 add_test(NAME e2e_demo_coap
-    COMMAND test_e2e_demo --devices coap- -p etsi-en-303-645 -p uk-psti)
+    COMMAND test_e2e_demo --all-covered --devices coap- -p etsi-en-303-645 -p uk-psti)
 set_tests_properties(e2e_demo_coap PROPERTIES TIMEOUT 300)
 
 # The CoAP test cases' judges against observations written by hand: every

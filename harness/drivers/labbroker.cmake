@@ -51,5 +51,5 @@ endif()
 # A client device may first have to wait out the end of its back-off (up to
 # 72 s, see testcases/mqtt/client_1_session.lua); measured: 41 s.
 add_test(NAME e2e_demo_mqtt_client
-    COMMAND test_e2e_demo --devices mqttc- -p etsi-en-303-645 -p uk-psti)
+    COMMAND test_e2e_demo --all-covered --devices mqttc- -p etsi-en-303-645 -p uk-psti)
 set_tests_properties(e2e_demo_mqtt_client PROPERTIES TIMEOUT 300)

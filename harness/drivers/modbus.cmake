@@ -38,7 +38,7 @@ assay_add_unit_test(NAME test_modbus_bind SOURCES ${ASSAY_UNIT_DIR}/test_modbus_
 
 # Calibration of the Modbus/TCP test cases against the demo bench's Modbus devices
 # (fixtures/expected/demo.yaml). The target is defined in harness/tests.
-add_test(NAME e2e_demo_modbus COMMAND test_e2e_demo --devices modbus- -p etsi-en-303-645
+add_test(NAME e2e_demo_modbus COMMAND test_e2e_demo --all-covered --devices modbus- -p etsi-en-303-645
     -p uk-psti)
 set_tests_properties(e2e_demo_modbus PROPERTIES TIMEOUT 300)
 

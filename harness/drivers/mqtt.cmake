@@ -41,7 +41,7 @@ assay_add_unit_test(NAME test_mqtt_bind SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_bin
 # mqttc-* client devices) gets its verdicts in fixtures/expected/demo.yaml
 # (test_e2e_demo is defined in harness/tests).
 add_test(NAME e2e_demo_mqtt
-    COMMAND test_e2e_demo --devices mqtt- -p etsi-en-303-645 -p uk-psti)
+    COMMAND test_e2e_demo --all-covered --devices mqtt- -p etsi-en-303-645 -p uk-psti)
 set_tests_properties(e2e_demo_mqtt PROPERTIES TIMEOUT 300)
 
 # The MQTT broker test cases' judges against observations written by hand:

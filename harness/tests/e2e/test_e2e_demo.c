@@ -7,8 +7,8 @@
  * with --devices PREFIX (repeatable; default all).
  *
  * A listed cell that no test case of the profiles evidences on that device is
- * reported as "not covered" and does not fail this test (the profiles grow
- * protocol by protocol); with --all-covered it fails too. A covered cell with
+ * reported as "not covered"; with --all-covered (as every registered
+ * calibration test runs) it fails the test too. A covered cell with
  * another verdict always fails, naming the device, the obligation, both
  * verdicts, the expected reason and the rationales of the run.
  *
