@@ -24,42 +24,12 @@
 #include "run/entry.h"
 #include "run/judge_model.h"
 #include "run/profiles.h"
+#include "run/rundir.h"
+#include "run/supervisor.h"
 #include "run/worker.h"
 
 #define LINE_MAX_BYTES (4u << 20)
 #define MAX_RESTARTS 8
-
-struct job {
-    size_t device;
-    size_t next;  /* first test case not yet finished */
-    long current; /* test case running, -1 if none */
-    pid_t pid;
-    int fd;
-    char *buf;
-    size_t len;
-    assay_ms device_deadline, tc_deadline;
-    assay_ms started_ms, finished_ms; /* wall time spent on the device */
-    int restarts;
-    bool running, done;
-};
-
-struct supervisor {
-    const struct plan *plan;
-    const struct run_options *o;
-    struct run_result *out;
-    struct journal journal;
-    json_t *rec;
-    size_t ntc;
-    unsigned allowed;
-    json_t *model_obs; /* {tc index: [{device, observations}]} */
-    size_t finished_devices;
-    size_t tc_done, failures; /* for the progress line */
-    assay_ms t0;
-    bool tty;         /* progress as one line rewritten in place */
-    json_t *swapped;  /* {device id: {testcase, before, after}}: another unit answered */
-    long abort_after; /* ASSAY_TEST_ABORT_AFTER, 0 = never */
-    long lines;       /* journal lines written by this process */
-};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -69,44 +39,9 @@ static void on_stop(int sig)
     stop_requested++;
 }
 
-static int mkdirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static const struct device *dev_of(struct supervisor *s, const struct job *j)
+const struct device *supervisor_device(const struct supervisor *s, const struct job *j)
 {
     return &s->plan->bench.devices[j->device];
-}
-
-static void hms(int64_t ms, char *buf, size_t size)
-{
-    int64_t t = ms / 1000;
-    snprintf(buf, size, "%02lld:%02lld:%02lld", (long long)(t / 3600), (long long)(t / 60 % 60),
-             (long long)(t % 60));
-}
-
-/* The TTY progress line: devices and test cases done, failures, elapsed, time left. */
-static void progress_line(struct supervisor *s)
-{
-    size_t total = s->ntc * s->plan->bench.ndevices;
-    int64_t elapsed = clock_now_ms() - s->t0;
-    char e[32], left[32] = "--:--:--";
-    hms(elapsed, e, sizeof(e));
-    if (s->tc_done > 0 && s->tc_done < total)
-        hms(elapsed * (int64_t)(total - s->tc_done) / (int64_t)s->tc_done, left, sizeof(left));
-    fprintf(stderr,
-            "\r\033[Kdevices %zu/%zu  test cases %zu/%zu  failures %zu  elapsed %s  left %s",
-            s->finished_devices, s->plan->bench.ndevices, s->tc_done, total, s->failures, e, left);
 }
 
 /* Appends a journal line; the test hook may end the process right after it. */
@@ -124,14 +59,14 @@ static void journal(struct supervisor *s, json_t *line)
 static void finish_testcase(struct supervisor *s, struct job *j, size_t tc_index, json_t *tc)
 {
     struct assay_error err = {0};
-    const struct device *d = dev_of(s, j);
+    const struct device *d = supervisor_device(s, j);
     journal(s, json_pack("{s:s, s:s, s:I, s:O}", "type", "testcase", "device", d->id, "index",
                          (json_int_t)tc_index, "testcase", tc));
     s->tc_done++;
     if (!strcmp(json_string_value(json_object_get(tc, "verdict")), "FAIL"))
         s->failures++;
     if (s->tty && s->o->progress)
-        progress_line(s);
+        supervisor_progress_line(s);
     if (record_add_testcase(s->rec, d->id, tc, &err))
         fprintf(stderr, "assay run: %s\n", err.msg);
     if (tc_index + 1 > j->next)
@@ -167,7 +102,7 @@ static int start_worker(struct supervisor *s, struct job *j)
         signal(SIGTERM, SIG_DFL);
         if (getppid() == 1)
             _exit(70);
-        const struct device *d = dev_of(s, j);
+        const struct device *d = supervisor_device(s, j);
         /* --allow widens the bench's defaults, never a device's own narrower list. */
         unsigned allowed = d->allow;
         if (!json_object_get(d->json, "allow"))
@@ -213,7 +148,8 @@ static void handle_line(struct supervisor *s, struct job *j, const char *text, s
     const char *ev = json_string_value(json_object_get(msg, "event"));
     json_int_t tc = json_integer_value(json_object_get(msg, "tc"));
     if (!ev || tc < 0 || (size_t)tc >= s->ntc) {
-        fprintf(stderr, "assay run: unreadable line from the worker of %s\n", dev_of(s, j)->id);
+        fprintf(stderr, "assay run: unreadable line from the worker of %s\n",
+                supervisor_device(s, j)->id);
     } else if (!strcmp(ev, "start")) {
         int secs = s->plan->bench.defaults.testcase_timeout_s;
         int64_t slack = secs * 250 > 2000 ? secs * 250 : 2000; /* max(2 s, 25 %) */
@@ -223,7 +159,7 @@ static void handle_line(struct supervisor *s, struct job *j, const char *text, s
         finish_testcase(s, j, (size_t)tc, json_incref(json_object_get(msg, "testcase")));
         j->current = -1;
     } else if (!strcmp(ev, "capture")) {
-        json_t *dev = record_device(s->rec, dev_of(s, j)->id);
+        json_t *dev = record_device(s->rec, supervisor_device(s, j)->id);
         json_object_set(dev, "capture", json_object_get(msg, "capture"));
     } else if (!strcmp(ev, "identity")) {
         const struct profile *p;
@@ -234,11 +170,11 @@ static void handle_line(struct supervisor *s, struct job *j, const char *text, s
                       json_object_get(msg, "before"), "after", json_object_get(msg, "after"),
                       "observations", json_object_get(msg, "observations"));
         journal(s, json_pack("{s:s, s:s, s:O}", "type", "identity-changed", "device",
-                             dev_of(s, j)->id, "change", what));
-        json_object_set_new(s->swapped, dev_of(s, j)->id, what);
+                             supervisor_device(s, j)->id, "change", what));
+        json_object_set_new(s->swapped, supervisor_device(s, j)->id, what);
     } else if (!strcmp(ev, "observed")) {
-        journal(s, json_pack("{s:s, s:s, s:I, s:O}", "type", "observed", "device", dev_of(s, j)->id,
-                             "index", (json_int_t)tc, "observations",
+        journal(s, json_pack("{s:s, s:s, s:I, s:O}", "type", "observed", "device",
+                             supervisor_device(s, j)->id, "index", (json_int_t)tc, "observations",
                              json_object_get(msg, "observations")));
         remember_observed(s, j->device, (size_t)tc, json_object_get(msg, "observations"));
         j->next = (size_t)tc + 1;
@@ -318,29 +254,6 @@ static void reap(struct supervisor *s, struct job *j, const char *killed_for)
     }
 }
 
-/*
- * The memory a worker holds of its own, in kB, or -1: its proportional share of
- * anonymous memory (heap, stacks, what a library allocates for a device's data).
- * File-backed mappings are left out: shared libraries, and the packet capture's
- * ring buffer, which the kernel maps like a file.
- */
-static long pss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    long kb = -1;
-    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "Pss_Anon:", 9)) {
-            kb = strtol(line + 9, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb;
-}
-
 /* The supervisor stops a worker past the device's or the test case's deadline, or
  * past its memory budget (a device that sends more than the harness will hold). */
 static void check_deadlines(struct supervisor *s, struct job *j)
@@ -350,7 +263,7 @@ static void check_deadlines(struct supervisor *s, struct job *j)
 #ifdef ASSAY_SANITIZED
     budget_kb *= 16; /* sanitizers' shadow memory and quarantine */
 #endif
-    long pss = budget_kb > 0 && j->current >= 0 ? pss_kb(j->pid) : -1;
+    long pss = budget_kb > 0 && j->current >= 0 ? rundir_worker_memory_kb(j->pid) : -1;
     /* Test hook: ASSAY_TEST_PSS="<device id>:<test case id>:<kB>" reports that much
      * for the worker while it runs that test case. */
     const char *fake = getenv("ASSAY_TEST_PSS");
@@ -359,7 +272,7 @@ static void check_deadlines(struct supervisor *s, struct job *j)
         const struct testcase *tc;
         char want[300];
         plan_profiles_get(s->plan->profiles, (size_t)j->current, &p, &tc);
-        int n = snprintf(want, sizeof(want), "%s:%s:", dev_of(s, j)->id, tc->id);
+        int n = snprintf(want, sizeof(want), "%s:%s:", supervisor_device(s, j)->id, tc->id);
         if (n > 0 && !strncmp(fake, want, (size_t)n))
             pss = strtol(fake + n, NULL, 10);
     }
@@ -381,49 +294,6 @@ static void check_deadlines(struct supervisor *s, struct job *j)
     reap(s, j, why);
 }
 
-/* A device is done: a line of its own when not on a TTY. */
-static void progress(struct supervisor *s, struct job *j)
-{
-    char now[CLOCK_UTC_MAX];
-    j->finished_ms = clock_now_ms();
-    s->finished_devices++;
-    if (!s->o->progress)
-        return;
-    if (s->tty)
-        progress_line(s);
-    else
-        fprintf(stderr, "%s  %zu/%zu devices  %s done\n", clock_utc_now(now), s->finished_devices,
-                s->plan->bench.ndevices, dev_of(s, j)->id);
-}
-
-/* The slowest devices, for the end of the run (longest first, at most three). */
-static void slowest(struct supervisor *s, struct job *jobs, size_t n)
-{
-    if (!s->o->progress)
-        return;
-    if (s->tty)
-        fprintf(stderr, "\n");
-    struct job *taken[3] = {NULL, NULL, NULL};
-    for (int rank = 0; rank < 3; rank++) {
-        struct job *best = NULL;
-        for (size_t i = 0; i < n; i++) {
-            struct job *j = &jobs[i];
-            if (!j->finished_ms || !j->started_ms || j == taken[0] || j == taken[1])
-                continue;
-            if (!best || j->finished_ms - j->started_ms > best->finished_ms - best->started_ms)
-                best = j;
-        }
-        if (!best)
-            break;
-        if (rank == 0)
-            fprintf(stderr, "slowest devices:");
-        fprintf(stderr, " %s %.1f s", dev_of(s, best)->id,
-                (double)(best->finished_ms - best->started_ms) / 1000.0);
-        taken[rank] = best;
-    }
-    fprintf(stderr, "\n");
-}
-
 static void supervise(struct supervisor *s, struct job *jobs, size_t n)
 {
     size_t next_job = 0, running = 0;
@@ -436,7 +306,7 @@ static void supervise(struct supervisor *s, struct job *jobs, size_t n)
             struct job *j = &jobs[next_job++];
             if (j->next >= s->ntc) { /* finished before a resume */
                 j->done = true;
-                progress(s, j);
+                supervisor_progress(s, j);
                 continue;
             }
             j->started_ms = clock_now_ms();
@@ -472,7 +342,7 @@ static void supervise(struct supervisor *s, struct job *jobs, size_t n)
             if (!j->running) {
                 if (j->done) {
                     running--;
-                    progress(s, j);
+                    supervisor_progress(s, j);
                 }
             }
         }
@@ -538,44 +408,12 @@ static void judge_models(struct supervisor *s)
     }
 }
 
-static json_t *testcase_ids(const struct plan *plan)
-{
-    json_t *ids = json_array();
-    for (size_t i = 0; i < plan_profiles_testcases(plan->profiles); i++) {
-        const struct profile *p;
-        const struct testcase *tc;
-        plan_profiles_get(plan->profiles, i, &p, &tc);
-        json_array_append_new(ids, json_string(tc->id));
-    }
-    return ids;
-}
-
 static size_t device_index(const struct plan *plan, const char *id)
 {
     for (size_t i = 0; id && i < plan->bench.ndevices; i++)
         if (!strcmp(plan->bench.devices[i].id, id))
             return i;
     return plan->bench.ndevices;
-}
-
-json_t *run_read_invocation(const char *run_dir, struct assay_error *err)
-{
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/journal.jsonl", run_dir);
-    json_t *lines = journal_read(path, err);
-    if (!lines)
-        return NULL;
-    json_t *first = json_array_get(lines, 0);
-    json_t *inv = json_object_get(first, "invocation");
-    if (!inv || !json_is_string(json_object_get(first, "type")) ||
-        strcmp(json_string_value(json_object_get(first, "type")), "run-start")) {
-        json_decref(lines);
-        assay_fail(err, ASSAY_EINVAL, "%s: the journal does not start with a run-start line", path);
-        return NULL;
-    }
-    json_incref(inv);
-    json_decref(lines);
-    return inv;
 }
 
 /* Replays the journal of an interrupted run into the record and the jobs. */
@@ -586,7 +424,7 @@ static int replay(struct supervisor *s, struct job *jobs, const char *path, char
     if (!lines)
         return err->code;
     json_t *first = json_array_get(lines, 0);
-    json_t *ids = testcase_ids(s->plan);
+    json_t *ids = rundir_testcase_ids(s->plan);
     if (!json_equal(ids, json_object_get(first, "testcases"))) {
         json_decref(ids);
         json_decref(lines);
@@ -628,27 +466,6 @@ static int replay(struct supervisor *s, struct job *jobs, const char *path, char
     return 0;
 }
 
-static int lock_dir(const char *dir, int *fd, struct assay_error *err)
-{
-    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (*fd < 0)
-        return assay_fail(err, ASSAY_EIO, "cannot open %s: %s", dir, strerror(errno));
-    if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
-        return assay_fail(err, ASSAY_EINVAL, "%s is in use by another assay run", dir);
-    return 0;
-}
-
-static int prepare_dirs(const struct plan *plan, const char *dir, struct assay_error *err)
-{
-    char path[4200];
-    for (size_t i = 0; i < plan->bench.ndevices; i++) {
-        snprintf(path, sizeof(path), "%s/devices/%s/observations", dir, plan->bench.devices[i].id);
-        if (mkdirs(path) != 0)
-            return assay_fail(err, ASSAY_EIO, "cannot create %s: %s", path, strerror(errno));
-    }
-    return 0;
-}
-
 static json_t *allowed_json(unsigned bits)
 {
     json_t *allowed = json_array();
@@ -681,36 +498,6 @@ static void mark_swapped(struct supervisor *s)
     const char *id;
     json_t *what;
     json_object_foreach(s->swapped, id, what) entry_mark_swapped(record_device(s->rec, id), what);
-}
-
-/*
- * secrets.json: the bench's passwords and keys, kept with the sealed evidence
- * (observations may hold them) so renderers can mask them (core/sanitize.h).
- */
-static int write_secrets(const struct plan *plan, const char *dir, struct assay_error *err)
-{
-    static const char *const fields[] = {"password", "key", "private_key"};
-    json_t *all = json_array();
-    for (size_t i = 0; i < plan->bench.ndevices; i++) {
-        const struct device *d = &plan->bench.devices[i];
-        const char *role;
-        json_t *c;
-        json_object_foreach(json_object_get(d->json, "credentials"), role, c)
-        {
-            for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
-                json_t *v = json_object_get(c, fields[f]);
-                if (json_is_string(v))
-                    json_array_append_new(all,
-                                          json_pack("{s:s, s:s, s:s, s:O}", "device", d->id, "role",
-                                                    role, "field", fields[f], "value", v));
-            }
-        }
-    }
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/secrets.json", dir);
-    int rc = record_write(all, path, err);
-    json_decref(all);
-    return rc;
 }
 
 /* Roll-up, run-end line and run.json. */
@@ -758,13 +545,13 @@ int run_execute(const struct plan *plan, const struct run_options *o, struct run
     } else {
         record_make_id(plan->bench.name, id, sizeof(id));
         snprintf(out->dir, sizeof(out->dir), "%s/%s", o->out_dir, id);
-        if (mkdirs(out->dir) != 0) {
+        if (rundir_mkdirs(out->dir) != 0) {
             rc = assay_fail(err, ASSAY_EIO, "cannot create %s: %s", out->dir, strerror(errno));
             goto fail;
         }
     }
-    if ((rc = lock_dir(out->dir, &lock_fd, err)) || (rc = prepare_dirs(plan, out->dir, err)) ||
-        (rc = write_secrets(plan, out->dir, err)))
+    if ((rc = rundir_lock(out->dir, &lock_fd, err)) || (rc = rundir_prepare(plan, out->dir, err)) ||
+        (rc = rundir_write_secrets(plan, out->dir, err)))
         goto fail;
     snprintf(path, sizeof(path), "%s/journal.jsonl", out->dir);
     if (o->resume_dir && (rc = replay(&s, jobs, path, id, sizeof(id), err)))
@@ -775,7 +562,7 @@ int run_execute(const struct plan *plan, const struct run_options *o, struct run
         s.rec = record_new(&plan->bench, "run", id);
         json_t *start =
             json_pack("{s:s, s:s, s:O, s:o, s:O}", "type", "run-start", "id", id, "started",
-                      json_object_get(s.rec, "started"), "testcases", testcase_ids(plan),
+                      json_object_get(s.rec, "started"), "testcases", rundir_testcase_ids(plan),
                       "invocation", o->invocation ? o->invocation : json_null());
         journal(&s, start);
     } else {
@@ -803,7 +590,7 @@ int run_execute(const struct plan *plan, const struct run_options *o, struct run
     supervise(&s, jobs, ndev);
     if (!stop_requested)
         judge_models(&s);
-    slowest(&s, jobs, ndev);
+    supervisor_slowest(&s, jobs, ndev);
     out->interrupted = stop_requested != 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
