@@ -76,12 +76,37 @@ void sanitize_load_secrets(const char *run_dir)
     size_t n = json_array_size(all), k = 0, i;
     const char **list = calloc(n ? n : 1, sizeof(*list));
     json_t *e;
+    /* Each secret as text and as the lowercase hex the transcripts use for raw bytes. */
+    char **hex = calloc(n ? n : 1, sizeof(*hex));
+    const char **both = calloc(2 * (n ? n : 1), sizeof(*both));
     json_array_foreach(all, i, e)
     {
-        if (list && json_is_string(json_object_get(e, "value")))
-            list[k++] = json_string_value(json_object_get(e, "value"));
+        const char *v = json_string_value(json_object_get(e, "value"));
+        if (!list || !hex || !both || !v)
+            continue;
+        list[k] = v;
+        size_t len = strlen(v);
+        static const char digits[] = "0123456789abcdef";
+        if ((hex[k] = malloc(2 * len + 1))) {
+            for (size_t b = 0; b < len; b++) {
+                hex[k][2 * b] = digits[(unsigned char)v[b] >> 4];
+                hex[k][2 * b + 1] = digits[(unsigned char)v[b] & 15];
+            }
+            hex[k][2 * len] = 0;
+        }
+        k++;
     }
-    sanitize_set_secrets(list, list ? k : 0);
+    size_t m = 0;
+    for (size_t j = 0; both && j < k; j++) {
+        both[m++] = list[j];
+        if (hex[j])
+            both[m++] = hex[j];
+    }
+    sanitize_set_secrets(both, both ? m : 0);
+    for (size_t j = 0; hex && j < k; j++)
+        free(hex[j]);
+    free(hex);
+    free(both);
     free(list);
     json_decref(all);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mqtt_internal.h"
+#include "mqtt_raw.h"
 
 struct mqttdrv_session {
     MQTTClient client;
@@ -332,9 +333,64 @@ bool mqttdrv_session_connected(const struct mqttdrv_session *s)
     return s && s->connected && s->client && MQTTClient_isConnected(s->client);
 }
 
+/*
+ * A connection attempt that needs no session: MQTT 3.1.1 over plain TCP goes
+ * through the raw path (mqtt_raw.h): a hundred times faster than paho's connect,
+ * and bounded whatever the device declares. TLS and MQTT 5 use paho.
+ */
+static bool raw_attempt(const struct mqttdrv_target *t, const struct mqttdrv_connect_opts *o,
+                        struct mqttdrv_connack *ack, int *rc, struct assay_error *err)
+{
+    if (!o || o->tls.enabled || (o->version != 0 && o->version != 4) ||
+        (o->password && strlen(o->password) != o->password_len))
+        return false;
+    struct mqttraw_preface p = {.connect = true,
+                                .client_id = o->client_id,
+                                .username = o->username,
+                                .password = o->password};
+    enum mqttraw_outcome out;
+    assay_ms start = clock_now_ms();
+    memset(ack, 0, sizeof *ack);
+    *rc = mqttraw_connect_attempt(t, &p, &ack->code, &out, err);
+    ack->elapsed_ms = clock_now_ms() - start;
+    if (*rc) { /* out of scope or bad arguments: nothing was attempted */
+        ack->outcome = MQTTDRV_TRANSPORT;
+        return true;
+    }
+    ack->paho_rc = 0;
+    if (ack->code == 0)
+        ack->outcome = MQTTDRV_ACCEPTED;
+    else if (ack->code > 0)
+        ack->outcome = MQTTDRV_REFUSED;
+    else
+        ack->outcome = out == MQTTRAW_SILENT ? MQTTDRV_TIMEOUT : MQTTDRV_TRANSPORT;
+    if (ack->code < 0)
+        snprintf(ack->detail, sizeof ack->detail, "%s",
+                 out == MQTTRAW_NOT_ACCEPTED ? "the reply was not a CONNACK"
+                                             : mqttraw_outcome_name(out));
+    char peer[80], user[80];
+    snprintf(peer, sizeof peer, "%s:%u", t->host, (unsigned)t->port);
+    mqttdrv_escape(o->username ? o->username : "", o->username ? strlen(o->username) : 0, user,
+                   sizeof user);
+    mqttdrv_log(t->sink, "mqtt", peer, TRANSCRIPT_SEND, "connect", NULL, 0,
+                "CONNECT MQTT 3.1.1 (plain TCP) username: %s password: %zu chars",
+                o->username ? user : "(none)", o->password ? o->password_len : 0);
+    if (ack->code >= 0)
+        mqttdrv_log(t->sink, "mqtt", peer, TRANSCRIPT_RECV, "connack", NULL, 0,
+                    "CONNACK code %d (0x%02x, %s) after %lld ms", ack->code, (unsigned)ack->code,
+                    mqttdrv_connack_reason(4, ack->code), (long long)ack->elapsed_ms);
+    else
+        mqttdrv_log(t->sink, "mqtt", peer, TRANSCRIPT_NOTE, "no-connack", NULL, 0,
+                    "no CONNACK: %s after %lld ms", ack->detail, (long long)ack->elapsed_ms);
+    return true;
+}
+
 int mqttdrv_connect(const struct mqttdrv_target *t, const struct mqttdrv_connect_opts *o,
                     struct mqttdrv_connack *ack, struct assay_error *err)
 {
+    int raw_rc;
+    if (raw_attempt(t, o, ack, &raw_rc, err))
+        return raw_rc;
     struct mqttdrv_session *s = NULL;
     int rc = mqttdrv_session_open(t, o, &s, ack, err);
     mqttdrv_session_close(s);

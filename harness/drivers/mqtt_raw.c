@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "drivers/rawtcp.h"
+#include "core/clock.h"
 #include "mqtt_internal.h"
 
 #define CLOSE_DRAIN_MS 50
@@ -114,6 +115,39 @@ static void send_and_read(struct rawtcp *c, const uint8_t *bytes, size_t len, as
                              &r->reply_malformed, deadline);
     if (r->outcome != MQTTRAW_SILENT)
         r->reply_ms = clock_now_ms() - sent_at;
+}
+
+int mqttraw_connect_attempt(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
+                            int *code, enum mqttraw_outcome *outcome, struct assay_error *err)
+{
+    struct rawtcp c;
+    int rc;
+    *code = -1;
+    *outcome = MQTTRAW_UNREACHABLE;
+    if ((rc = check_args(t, err)) != 0)
+        return rc;
+    assay_ms deadline = clock_deadline(t->timeout_ms);
+    rawtcp_init(&c, t->sink, "mqtt");
+    rc = rawtcp_open(&c, t->scope, t->host, t->port, deadline, err);
+    if (rc == ASSAY_ESCOPE || rc == ASSAY_EINVAL)
+        return rc;
+    if (rc)
+        return 0;
+    *outcome = MQTTRAW_REPLY;
+    if ((rc = do_preface(&c, p, deadline, code, outcome, err)) != 0) {
+        rawtcp_close(&c, CLOSE_DRAIN_MS);
+        return rc;
+    }
+    if (*code == 0) {
+        struct mqttraw_frame f;
+        struct assay_error ignored;
+        if (mqttraw_disconnect_frame(&f) == 0) {
+            rawtcp_send(&c, f.bytes, f.len, deadline, &ignored);
+            mqttraw_frame_free(&f);
+        }
+    }
+    rawtcp_close(&c, CLOSE_DRAIN_MS);
+    return 0;
 }
 
 int mqttraw_exchange(const struct mqttdrv_target *t, const struct mqttraw_preface *p,

@@ -173,6 +173,18 @@ int mqttraw_send_kind(const struct mqttdrv_target *t, const struct mqttraw_prefa
                       enum mqttraw_kind kind, size_t oversize, struct mqttraw_result *r,
                       struct assay_error *err);
 
+/*
+ * One MQTT 3.1.1 connection attempt over plain TCP: CONNECT with the preface's
+ * credentials, the CONNACK read by the bounded parser (a reply longer than a
+ * CONNACK is malformed, whatever length it declares), DISCONNECT when accepted,
+ * close. About 1 ms on loopback where paho's connect takes 100 ms, and no
+ * allocation sized by the device. Fills *code (-1 when no CONNACK) and *outcome
+ * (MQTTRAW_REPLY when a well-formed CONNACK arrived, MQTTRAW_NOT_ACCEPTED for a
+ * malformed or other reply). Returns 0, ASSAY_ESCOPE, ASSAY_EINVAL or ASSAY_ENOMEM.
+ */
+int mqttraw_connect_attempt(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
+                            int *code, enum mqttraw_outcome *outcome, struct assay_error *err);
+
 struct mqttraw_alive {
     bool alive;                   /* the device answered at MQTT level (any CONNACK, or PINGRESP) */
     int connack_code;             /* -1 when none */
