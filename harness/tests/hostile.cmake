@@ -8,7 +8,7 @@ set(ASSAY_HOSTILE_FIXTURES ${CMAKE_SOURCE_DIR}/fixtures)
 # look for programs in <build>/fixtures).
 add_executable(hostile-device ${ASSAY_HOSTILE_FIXTURES}/hostile-device.c
     ${ASSAY_HOSTILE_FIXTURES}/hostile/modbus.c ${ASSAY_HOSTILE_FIXTURES}/hostile/mqtt.c
-    ${ASSAY_HOSTILE_FIXTURES}/hostile/coap.c)
+    ${ASSAY_HOSTILE_FIXTURES}/hostile/coap.c ${ASSAY_HOSTILE_FIXTURES}/fixture-util.c)
 assay_target_defaults(hostile-device)
 target_include_directories(hostile-device PRIVATE ${ASSAY_HOSTILE_FIXTURES})
 set_target_properties(hostile-device PROPERTIES
