@@ -1,32 +1,39 @@
 /*
- * mqtt.h: the MQTT driver: connect, subscribe-and-collect and publish over
- * paho.mqtt.c's synchronous client (MQTT 3.1.1 and 5, plain TCP or TLS).
+ * mqtt.h: the MQTT driver: connect, subscribe-and-collect and publish, MQTT
+ * 3.1.1 and 5, plain TCP or TLS.
  *
- * paho is used WITHOUT callbacks, one client at a time, on the caller's
- * thread (TOOLCHAIN.md 4c): messages are pulled with MQTTClient_receive and
- * a timeout. Every operation checks the run's scope before any socket is
- * opened (ASSAY_ESCOPE otherwise, no traffic), has a deadline, and writes
- * what it did to the transcript sink under protocol "mqtt": connect attempts
- * (client id, username, "password: <n chars>", never the password), CONNACK
- * codes, subscriptions and SUBACK codes, every message received (topic,
- * length, retained flag, first bytes) and every publish.
+ * Two engines behind one API. MQTT 3.1.1 (plain TCP or TLS) goes through the
+ * raw path (mqtt_session.c over mqtt_conn.h): frames built by hand, every
+ * packet read by the bounded parser (mqtt_raw.h) into a buffer of fixed
+ * size, nothing allocated from a length the device declares, every
+ * handshake, read and write under a deadline. MQTT 5, a password holding NUL
+ * bytes, and `paho = true` use paho.mqtt.c's synchronous client WITHOUT
+ * callbacks, one client at a time, on the caller's thread (TOOLCHAIN.md 4c):
+ * messages are pulled with MQTTClient_receive and a timeout.
+ *
+ * Every operation checks the run's scope before any socket is opened
+ * (ASSAY_ESCOPE otherwise, no traffic), has a deadline, and writes what it
+ * did to the transcript sink under protocol "mqtt": connect attempts (client
+ * id, username, "password: <n chars>", never the password), CONNACK codes,
+ * subscriptions and SUBACK codes, every message received (topic, length,
+ * retained flag, first bytes) and every publish; on the raw path also the
+ * exact bytes (over TLS: the plaintext).
  *
  * A device's answer is data: a refused CONNECT, a failed SUBACK, a closed
- * connection or silence come back in the result structs with return value 0.
- * Negative `enum assay_rc` values are the harness's own problems: bad
- * arguments (ASSAY_EINVAL), out of scope (ASSAY_ESCOPE), allocation
- * (ASSAY_ENOMEM), a paho call misused (ASSAY_EINTERNAL).
+ * connection, silence, or a device that sends more than a collection's
+ * bounds come back in the result structs with return value 0. Negative
+ * `enum assay_rc` values are the harness's own problems: bad arguments
+ * (ASSAY_EINVAL), out of scope (ASSAY_ESCOPE), allocation (ASSAY_ENOMEM), a
+ * paho call misused (ASSAY_EINTERNAL).
  *
- * Blocking: paho's connectTimeout is in whole seconds, so a connect rounds
- * the remaining deadline up and may overrun a deadline that is not a whole
- * number of seconds by less than 1 s; the overrun is reported as a timeout.
- * paho 1.3.11 waits for a SUBACK for a fixed 10 s whatever the deadline, so
- * a device that never answers a SUBSCRIBE holds mqttdrv_subscribe up to
- * 10 s. Everything else stays within the deadline.
- *
- * Limits: paho queues messages that arrive before they are received without
- * a bound of its own; mqttdrv_subscribe stops pulling at its bounds and
- * closing the session discards the rest.
+ * Blocking on the paho engine: paho's connectTimeout is in whole seconds, so
+ * a connect rounds the remaining deadline up and may overrun a deadline that
+ * is not a whole number of seconds by less than 1 s (reported as a
+ * timeout); paho 1.3.11 waits for a SUBACK for a fixed 10 s whatever the
+ * deadline; and paho reads a packet of whatever length the device declares
+ * and queues messages without a bound of its own, so only the raw engine is
+ * bounded against a hostile broker. The raw engine stays within every
+ * deadline.
  */
 #ifndef ASSAY_DRIVERS_MQTT_H
 #define ASSAY_DRIVERS_MQTT_H
@@ -44,6 +51,7 @@
 #define MQTTDRV_MAX_MESSAGES 10000      /* hard cap on one collection */
 #define MQTTDRV_MAX_BYTES (16u << 20)   /* hard cap on the payload bytes of one collection */
 #define MQTTDRV_MAX_PAYLOAD (16u << 20) /* largest publish */
+#define MQTTDRV_MAX_FILTERS 16          /* filters in one SUBSCRIBE */
 
 /* Where to talk. Pointers are borrowed for the duration of one call (for a
  * session: until it is closed). */
@@ -56,9 +64,10 @@ struct mqttdrv_target {
 };
 
 struct mqttdrv_tls {
-    bool enabled;        /* ssl:// instead of tcp:// */
-    const char *ca_file; /* PEM trust anchors; NULL: none */
-    bool verify;         /* verify the server chain against ca_file (and refuse on failure) */
+    bool enabled;            /* ssl:// instead of tcp:// */
+    const char *ca_file;     /* PEM trust anchors; NULL: none */
+    bool verify;             /* verify the server chain against ca_file (and refuse on failure) */
+    const char *keylog_path; /* raw path only: NSS key log appended to; NULL: none */
 };
 
 struct mqttdrv_connect_opts {
@@ -69,6 +78,7 @@ struct mqttdrv_connect_opts {
     size_t password_len;
     int keepalive_s; /* 0: 60 */
     struct mqttdrv_tls tls;
+    bool paho; /* use paho even where the raw path serves (comparisons, tests) */
 };
 
 enum mqttdrv_outcome {
@@ -152,16 +162,20 @@ enum mqttdrv_stop {
 /* The result of one subscription. Release with mqttdrv_collect_release(). */
 struct mqttdrv_collect {
     int suback_code; /* 3.1.1: granted QoS 0..2 or 0x80; 5: reason code; -1: no SUBACK */
+    int suback_codes[MQTTDRV_MAX_FILTERS]; /* one per filter, in order; -1: none */
+    size_t nfilters;
     struct mqttdrv_message *messages; /* owned array of n */
     size_t n;
     size_t bytes; /* payload bytes kept */
     enum mqttdrv_stop stop;
     int64_t elapsed_ms;
+    bool raw;         /* collected by the raw engine */
+    char detail[160]; /* LOST: why (the peer closed, a malformed packet, ...); else "" */
 };
 
 void mqttdrv_collect_release(struct mqttdrv_collect *c);
 
-/* "time", "count", "bytes", "lost", "refused". */
+/* "time", "count", "bytes", "lost", "refused", "quiet". */
 const char *mqttdrv_stop_name(enum mqttdrv_stop s);
 
 /*
@@ -177,11 +191,29 @@ int mqttdrv_subscribe(struct mqttdrv_session *s, const char *filter, int qos,
                       struct assay_error *err);
 
 /*
- * Publishes `len` bytes to `topic` (any bytes; paho checks UTF-8 of the topic).
- * QoS 0 returns once the bytes are written; QoS 1 and 2 wait for completion
- * until the target's deadline (paho polls in 100 ms steps: do not time
- * devices with it). Returns 0, ASSAY_ENET (connection lost, or paho refused
- * the topic: see err), ASSAY_ETIMEOUT (QoS > 0 not completed), ASSAY_EINVAL.
+ * The same for n (1..MQTTDRV_MAX_FILTERS) filters: on the raw engine one
+ * SUBSCRIBE carries them all and one collection follows (suback_codes holds
+ * a code per filter; the subscription counts as refused only when every
+ * filter is). The paho engine subscribes to them with one SUBSCRIBE too.
+ * On the raw engine a message larger than what is left of max_bytes is kept
+ * up to the budget and the rest is not read: the collection stops with
+ * MQTTDRV_STOP_BYTES and the session is closed (it cannot resynchronise).
+ */
+int mqttdrv_subscribe_many(struct mqttdrv_session *s, const char *const *filters, size_t n, int qos,
+                           const struct mqttdrv_limits *limits, struct mqttdrv_collect *out,
+                           struct assay_error *err);
+
+/* True when the session runs on the raw engine. */
+bool mqttdrv_session_raw(const struct mqttdrv_session *s);
+
+/*
+ * Publishes `len` bytes to `topic` (any bytes; paho checks UTF-8 of the topic,
+ * the raw engine sends what it is given). QoS 0 returns once the bytes are
+ * written; QoS 1 and 2 wait for completion until the target's deadline (paho
+ * polls in 100 ms steps: do not time devices with it). On the raw engine,
+ * messages that arrive while a publish waits are acknowledged and dropped. Returns 0, ASSAY_ENET
+ * (connection lost, or paho refused the topic: see err), ASSAY_ETIMEOUT (QoS > 0 not completed),
+ * ASSAY_EINVAL.
  */
 int mqttdrv_publish(struct mqttdrv_session *s, const char *topic, const void *payload, size_t len,
                     int qos, bool retain, struct assay_error *err);

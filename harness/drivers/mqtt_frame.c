@@ -154,6 +154,33 @@ int mqttraw_subscribe_frame(struct mqttraw_frame *f, uint16_t packet_id, const c
     return finish(f, MQTTRAW_SUBSCRIBE << 4 | 0x02, &b);
 }
 
+int mqttraw_subscribe_many_frame(struct mqttraw_frame *f, uint16_t packet_id,
+                                 const char *const *filters, size_t n, int qos)
+{
+    struct buf b = {0};
+    f->bytes = NULL;
+    f->len = 0;
+    if (!filters || n == 0 || n > MQTTRAW_MAX_SUBACK || qos < 0 || qos > 2)
+        return ASSAY_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!filters[i] || strlen(filters[i]) > 65535)
+            return ASSAY_EINVAL;
+    put_u16(&b, packet_id);
+    for (size_t i = 0; i < n; i++) {
+        put_str(&b, filters[i], strlen(filters[i]));
+        put_u8(&b, (uint8_t)qos);
+    }
+    return finish(f, MQTTRAW_SUBSCRIBE << 4 | 0x02, &b);
+}
+
+void mqttraw_ack_frame(uint8_t out[4], enum mqttraw_type type, uint16_t packet_id)
+{
+    out[0] = (uint8_t)(type << 4 | (type == MQTTRAW_PUBREL ? 0x02 : 0));
+    out[1] = 2;
+    out[2] = (uint8_t)(packet_id >> 8);
+    out[3] = (uint8_t)packet_id;
+}
+
 int mqttraw_pingreq_frame(struct mqttraw_frame *f)
 {
     struct buf b = {0};

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "drivers/rawtcp.h"
+#include "mqtt_conn.h"
 #include "core/clock.h"
 #include "mqtt_internal.h"
 
@@ -14,13 +14,13 @@
 
 const char *mqttraw_outcome_name(enum mqttraw_outcome o)
 {
-    static const char *const names[] = {"reply",  "closed",      "reset",
-                                        "silent", "unreachable", "not accepted"};
+    static const char *const names[] = {"reply",       "closed",       "reset",     "silent",
+                                        "unreachable", "not accepted", "tls failed"};
     return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
 }
 
 /* Reads until one packet parses, the buffer is full, the peer closes or the deadline passes. */
-static enum mqttraw_outcome read_packet(struct rawtcp *c, uint8_t *buf, size_t cap, size_t *n,
+static enum mqttraw_outcome read_packet(struct mqttconn *c, uint8_t *buf, size_t cap, size_t *n,
                                         struct mqttraw_packet *pkt, bool *malformed,
                                         assay_ms deadline)
 {
@@ -30,7 +30,7 @@ static enum mqttraw_outcome read_packet(struct rawtcp *c, uint8_t *buf, size_t c
     mqttraw_parse(buf, 0, pkt);
     while (*n < cap) {
         size_t got = 0;
-        int rc = rawtcp_recv(c, buf + *n, cap - *n, deadline, &got, &ignored);
+        int rc = mqttconn_recv(c, buf + *n, cap - *n, deadline, &got, &ignored);
         if (rc != 0) {
             if (*n > 0) {
                 *malformed = true; /* a partial packet, then close or silence */
@@ -38,7 +38,7 @@ static enum mqttraw_outcome read_packet(struct rawtcp *c, uint8_t *buf, size_t c
             }
             if (rc == ASSAY_ETIMEOUT)
                 return MQTTRAW_SILENT;
-            return c->status == RAWTCP_CLOSED ? MQTTRAW_CLOSED : MQTTRAW_RESET;
+            return c->tcp.status == RAWTCP_CLOSED ? MQTTRAW_CLOSED : MQTTRAW_RESET;
         }
         *n += got;
         int st = mqttraw_parse(buf, *n, pkt);
@@ -61,7 +61,7 @@ static void default_id(char *out, size_t cap)
 
 /* Sends CONNECT and reads the CONNACK into *code (-1 when none; *why says what happened).
  * Returns 0, or a negative assay_rc when the frame cannot be built. */
-static int do_preface(struct rawtcp *c, const struct mqttraw_preface *p, assay_ms deadline,
+static int do_preface(struct mqttconn *c, const struct mqttraw_preface *p, assay_ms deadline,
                       int *code, enum mqttraw_outcome *why, struct assay_error *err)
 {
     struct mqttraw_frame f;
@@ -77,11 +77,12 @@ static int do_preface(struct rawtcp *c, const struct mqttraw_preface *p, assay_m
     rc = mqttraw_connect_frame(&f, p->client_id ? p->client_id : id, p->username, p->password, 30);
     if (rc)
         return assay_fail(err, rc, "mqtt raw: cannot build CONNECT");
-    rc = rawtcp_send(c, f.bytes, f.len, deadline, err);
+    rc = mqttconn_send(c, f.bytes, f.len, deadline, err);
     mqttraw_frame_free(&f);
     if (rc) {
-        *why = rc == ASSAY_ETIMEOUT ? MQTTRAW_SILENT
-                                    : (c->status == RAWTCP_CLOSED ? MQTTRAW_CLOSED : MQTTRAW_RESET);
+        *why = rc == ASSAY_ETIMEOUT
+                   ? MQTTRAW_SILENT
+                   : (c->tcp.status == RAWTCP_CLOSED ? MQTTRAW_CLOSED : MQTTRAW_RESET);
         return 0;
     }
     *why = read_packet(c, buf, sizeof buf, &n, &pkt, &malformed, deadline);
@@ -97,14 +98,31 @@ static int check_args(const struct mqttdrv_target *t, struct assay_error *err)
     return mqttdrv_check_target(t, err);
 }
 
+/* Opens the stream, inside TLS when p asks for it. Returns 0 when open, a negative
+ * harness code, or 1 when the device did not let us in (*why and detail filled). */
+static int open_conn(struct mqttconn *c, const struct mqttdrv_target *t,
+                     const struct mqttraw_preface *p, assay_ms deadline, enum mqttraw_outcome *why,
+                     char *detail, size_t cap, struct assay_error *err)
+{
+    int rc = mqttconn_open(c, t, p ? &p->tls : NULL, p ? p->keylog_path : NULL, deadline, err);
+    if (rc == 0)
+        return 0;
+    if (rc != ASSAY_ETIMEOUT && rc != ASSAY_ENET)
+        return rc;
+    *why = c->tls_failed ? MQTTRAW_TLS_FAILED : MQTTRAW_UNREACHABLE;
+    if (detail && cap)
+        snprintf(detail, cap, "%s", c->detail);
+    return 1;
+}
+
 /* Sends the frame and reads what comes back into r. */
-static void send_and_read(struct rawtcp *c, const uint8_t *bytes, size_t len, assay_ms deadline,
+static void send_and_read(struct mqttconn *c, const uint8_t *bytes, size_t len, assay_ms deadline,
                           struct mqttraw_result *r)
 {
     struct assay_error ignored;
     assay_ms sent_at;
-    int rc = rawtcp_send(c, bytes, len, deadline, &ignored);
-    r->bytes_sent = len < c->bytes_sent ? len : (size_t)c->bytes_sent;
+    int rc = mqttconn_send(c, bytes, len, deadline, &ignored);
+    r->bytes_sent = len < c->tcp.bytes_sent ? len : (size_t)c->tcp.bytes_sent;
     r->sent = rc == 0;
     sent_at = clock_now_ms();
     if (rc == ASSAY_ETIMEOUT) {
@@ -120,33 +138,39 @@ static void send_and_read(struct rawtcp *c, const uint8_t *bytes, size_t len, as
 int mqttraw_connect_attempt(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
                             int *code, enum mqttraw_outcome *outcome, struct assay_error *err)
 {
-    struct rawtcp c;
+    return mqttraw_connect_attempt2(t, p, code, outcome, NULL, 0, err);
+}
+
+int mqttraw_connect_attempt2(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
+                             int *code, enum mqttraw_outcome *outcome, char *detail, size_t cap,
+                             struct assay_error *err)
+{
+    struct mqttconn c;
     int rc;
     *code = -1;
     *outcome = MQTTRAW_UNREACHABLE;
+    if (detail && cap)
+        detail[0] = '\0';
     if ((rc = check_args(t, err)) != 0)
         return rc;
     assay_ms deadline = clock_deadline(t->timeout_ms);
-    rawtcp_init(&c, t->sink, "mqtt");
-    rc = rawtcp_open(&c, t->scope, t->host, t->port, deadline, err);
-    if (rc == ASSAY_ESCOPE || rc == ASSAY_EINVAL)
-        return rc;
+    rc = open_conn(&c, t, p, deadline, outcome, detail, cap, err);
     if (rc)
-        return 0;
+        return rc > 0 ? 0 : rc;
     *outcome = MQTTRAW_REPLY;
     if ((rc = do_preface(&c, p, deadline, code, outcome, err)) != 0) {
-        rawtcp_close(&c, CLOSE_DRAIN_MS);
+        mqttconn_close(&c, CLOSE_DRAIN_MS);
         return rc;
     }
     if (*code == 0) {
         struct mqttraw_frame f;
         struct assay_error ignored;
         if (mqttraw_disconnect_frame(&f) == 0) {
-            rawtcp_send(&c, f.bytes, f.len, deadline, &ignored);
+            mqttconn_send(&c, f.bytes, f.len, deadline, &ignored);
             mqttraw_frame_free(&f);
         }
     }
-    rawtcp_close(&c, CLOSE_DRAIN_MS);
+    mqttconn_close(&c, CLOSE_DRAIN_MS);
     return 0;
 }
 
@@ -154,7 +178,7 @@ int mqttraw_exchange(const struct mqttdrv_target *t, const struct mqttraw_prefac
                      const uint8_t *bytes, size_t len, struct mqttraw_result *r,
                      struct assay_error *err)
 {
-    struct rawtcp c;
+    struct mqttconn c;
     assay_ms start = clock_now_ms(), deadline;
     int rc;
     memset(r, 0, sizeof *r);
@@ -166,36 +190,32 @@ int mqttraw_exchange(const struct mqttdrv_target *t, const struct mqttraw_prefac
     if ((!bytes && len) || len == 0)
         return assay_fail(err, ASSAY_EINVAL, "mqtt raw: nothing to send");
     deadline = start + t->timeout_ms;
-    rawtcp_init(&c, t->sink, "mqtt");
-    rc = rawtcp_open(&c, t->scope, t->host, t->port, deadline, err);
-    if (rc == ASSAY_ESCOPE || rc == ASSAY_EINVAL)
-        return rc;
+    rc = open_conn(&c, t, p, deadline, &r->outcome, r->detail, sizeof r->detail, err);
     if (rc) {
-        r->outcome = MQTTRAW_UNREACHABLE;
         r->elapsed_ms = clock_now_ms() - start;
-        return 0;
+        return rc > 0 ? 0 : rc;
     }
     if (p && p->connect) {
         enum mqttraw_outcome why = MQTTRAW_REPLY;
         if ((rc = do_preface(&c, p, deadline, &r->connack_code, &why, err)) != 0) {
-            rawtcp_close(&c, CLOSE_DRAIN_MS);
+            mqttconn_close(&c, CLOSE_DRAIN_MS);
             return rc;
         }
         if (r->connack_code != 0) {
             r->outcome = r->connack_code > 0 ? MQTTRAW_NOT_ACCEPTED : why;
-            mqttdrv_log(t->sink, "mqtt", c.peer, TRANSCRIPT_NOTE, "raw", NULL, 0,
+            mqttdrv_log(t->sink, "mqtt", c.tcp.peer, TRANSCRIPT_NOTE, "raw", NULL, 0,
                         "CONNECT preface not accepted (%s, code %d): frame not sent",
                         mqttraw_outcome_name(why), r->connack_code);
             goto done;
         }
     }
     send_and_read(&c, bytes, len, deadline, r);
-    mqttdrv_log(t->sink, "mqtt", c.peer, TRANSCRIPT_NOTE, "raw", NULL, 0,
+    mqttdrv_log(t->sink, "mqtt", c.tcp.peer, TRANSCRIPT_NOTE, "raw", NULL, 0,
                 "raw frame of %zu bytes: %s%s%s", len, mqttraw_outcome_name(r->outcome),
                 r->outcome == MQTTRAW_REPLY ? " " : "",
                 r->outcome == MQTTRAW_REPLY ? mqttraw_type_name(r->reply.type) : "");
 done:
-    rawtcp_close(&c, CLOSE_DRAIN_MS);
+    mqttconn_close(&c, CLOSE_DRAIN_MS);
     r->elapsed_ms = clock_now_ms() - start;
     return 0;
 }
@@ -221,7 +241,7 @@ int mqttraw_send_kind(const struct mqttdrv_target *t, const struct mqttraw_prefa
 }
 
 /* After an accepted CONNECT: PINGREQ, then wait for PINGRESP. */
-static void ping(struct rawtcp *c, struct mqttraw_alive *a, assay_ms deadline)
+static void ping(struct mqttconn *c, struct mqttraw_alive *a, assay_ms deadline)
 {
     struct mqttraw_frame f;
     struct mqttraw_packet pkt;
@@ -233,7 +253,7 @@ static void ping(struct rawtcp *c, struct mqttraw_alive *a, assay_ms deadline)
     if (mqttraw_pingreq_frame(&f) != 0)
         return;
     t0 = clock_now_ms();
-    if (rawtcp_send(c, f.bytes, f.len, deadline, &ignored) == 0) {
+    if (mqttconn_send(c, f.bytes, f.len, deadline, &ignored) == 0) {
         /* skip anything else the broker sends first (retained messages are not expected) */
         do {
             a->outcome = read_packet(c, buf, sizeof buf, &n, &pkt, &malformed, deadline);
@@ -248,7 +268,7 @@ static void ping(struct rawtcp *c, struct mqttraw_alive *a, assay_ms deadline)
     }
     mqttraw_frame_free(&f);
     if (a->pingresp && mqttraw_disconnect_frame(&f) == 0) {
-        rawtcp_send(c, f.bytes, f.len, deadline, &ignored);
+        mqttconn_send(c, f.bytes, f.len, deadline, &ignored);
         mqttraw_frame_free(&f);
     }
 }
@@ -256,7 +276,7 @@ static void ping(struct rawtcp *c, struct mqttraw_alive *a, assay_ms deadline)
 int mqttraw_alive(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
                   struct mqttraw_alive *a, struct assay_error *err)
 {
-    struct rawtcp c;
+    struct mqttconn c;
     struct mqttraw_preface pre = {.connect = true};
     enum mqttraw_outcome why = MQTTRAW_REPLY;
     assay_ms start = clock_now_ms(), deadline;
@@ -269,16 +289,11 @@ int mqttraw_alive(const struct mqttdrv_target *t, const struct mqttraw_preface *
     if (p)
         pre = *p;
     deadline = start + t->timeout_ms;
-    rawtcp_init(&c, t->sink, "mqtt");
-    rc = rawtcp_open(&c, t->scope, t->host, t->port, deadline, err);
-    if (rc == ASSAY_ESCOPE || rc == ASSAY_EINVAL)
-        return rc;
-    if (rc) {
-        a->outcome = MQTTRAW_UNREACHABLE;
-        return 0;
-    }
+    rc = open_conn(&c, t, &pre, deadline, &a->outcome, a->detail, sizeof a->detail, err);
+    if (rc)
+        return rc > 0 ? 0 : rc;
     if ((rc = do_preface(&c, &pre, deadline, &a->connack_code, &why, err)) != 0) {
-        rawtcp_close(&c, CLOSE_DRAIN_MS);
+        mqttconn_close(&c, CLOSE_DRAIN_MS);
         return rc;
     }
     a->outcome = why;
@@ -287,9 +302,9 @@ int mqttraw_alive(const struct mqttdrv_target *t, const struct mqttraw_preface *
         a->rtt_ms = clock_now_ms() - start;
     else if (a->connack_code == 0)
         ping(&c, a, deadline);
-    mqttdrv_log(t->sink, "mqtt", c.peer, TRANSCRIPT_NOTE, "alive", NULL, 0,
+    mqttdrv_log(t->sink, "mqtt", c.tcp.peer, TRANSCRIPT_NOTE, "alive", NULL, 0,
                 "liveness: CONNACK %d, PINGRESP %s (%s), rtt %lld ms", a->connack_code,
                 a->pingresp ? "yes" : "no", mqttraw_outcome_name(a->outcome), (long long)a->rtt_ms);
-    rawtcp_close(&c, CLOSE_DRAIN_MS);
+    mqttconn_close(&c, CLOSE_DRAIN_MS);
     return 0;
 }

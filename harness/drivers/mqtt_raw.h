@@ -23,7 +23,7 @@
 #define MQTTRAW_MAX_REMAINING 268435455u /* the largest remaining length a varint holds */
 #define MQTTRAW_REPLY_MAX 4096           /* bytes kept from a reply */
 #define MQTTRAW_FIRST_MAX 32             /* first bytes of a reply packet kept in the parse */
-#define MQTTRAW_MAX_SUBACK 16
+#define MQTTRAW_MAX_SUBACK 16            /* = MQTTDRV_MAX_FILTERS */
 #define MQTTRAW_DEFAULT_OVERSIZE (1u << 20)
 #define MQTTRAW_MAX_OVERSIZE (16u << 20)
 
@@ -33,6 +33,9 @@ enum mqttraw_type {
     MQTTRAW_CONNACK = 2,
     MQTTRAW_PUBLISH = 3,
     MQTTRAW_PUBACK = 4,
+    MQTTRAW_PUBREC = 5,
+    MQTTRAW_PUBREL = 6,
+    MQTTRAW_PUBCOMP = 7,
     MQTTRAW_SUBSCRIBE = 8,
     MQTTRAW_SUBACK = 9,
     MQTTRAW_PINGREQ = 12,
@@ -66,6 +69,14 @@ int mqttraw_publish_frame(struct mqttraw_frame *f, const uint8_t *topic, size_t 
 /* SUBSCRIBE with one filter. Returns 0, ASSAY_EINVAL or ASSAY_ENOMEM. */
 int mqttraw_subscribe_frame(struct mqttraw_frame *f, uint16_t packet_id, const char *filter,
                             int qos);
+
+/* SUBSCRIBE with n (1..MQTTRAW_MAX_SUBACK) filters at the same qos, in one packet.
+ * Returns 0, ASSAY_EINVAL or ASSAY_ENOMEM. */
+int mqttraw_subscribe_many_frame(struct mqttraw_frame *f, uint16_t packet_id,
+                                 const char *const *filters, size_t n, int qos);
+
+/* PUBACK, PUBREC, PUBREL (flags 2) or PUBCOMP for packet_id: 4 bytes into out. */
+void mqttraw_ack_frame(uint8_t out[4], enum mqttraw_type type, uint16_t packet_id);
 
 /* PINGREQ (C0 00) and DISCONNECT (E0 00). Return 0 or ASSAY_ENOMEM. */
 int mqttraw_pingreq_frame(struct mqttraw_frame *f);
@@ -127,19 +138,22 @@ const char *mqttraw_type_name(int type);
 /* ---- raw operations (I/O) ---- */
 
 struct mqttraw_preface {
-    bool connect;          /* send CONNECT and wait for CONNACK first */
-    const char *client_id; /* NULL: "assay-raw-<pid>" */
-    const char *username;  /* may be NULL */
-    const char *password;  /* may be NULL */
+    bool connect;            /* send CONNECT and wait for CONNACK first */
+    const char *client_id;   /* NULL: "assay-raw-<pid>" */
+    const char *username;    /* may be NULL */
+    const char *password;    /* may be NULL */
+    struct mqttdrv_tls tls;  /* zero: plain TCP */
+    const char *keylog_path; /* TLS key log (NULL: none) */
 };
 
 enum mqttraw_outcome {
-    MQTTRAW_REPLY = 0,   /* a reply packet arrived (reply, reply_bytes) */
-    MQTTRAW_CLOSED,      /* the peer closed the connection (FIN) without a reply */
-    MQTTRAW_RESET,       /* the peer reset the connection */
-    MQTTRAW_SILENT,      /* nothing before the deadline */
-    MQTTRAW_UNREACHABLE, /* TCP connect failed (refused, unreachable, timed out) */
-    MQTTRAW_NOT_ACCEPTED /* the preface CONNECT got no CONNACK 0: the frame was not sent */
+    MQTTRAW_REPLY = 0,    /* a reply packet arrived (reply, reply_bytes) */
+    MQTTRAW_CLOSED,       /* the peer closed the connection (FIN) without a reply */
+    MQTTRAW_RESET,        /* the peer reset the connection */
+    MQTTRAW_SILENT,       /* nothing before the deadline */
+    MQTTRAW_UNREACHABLE,  /* TCP connect failed (refused, unreachable, timed out) */
+    MQTTRAW_NOT_ACCEPTED, /* the preface CONNECT got no CONNACK 0: the frame was not sent */
+    MQTTRAW_TLS_FAILED    /* TCP connected but the TLS handshake failed (detail) */
 };
 
 struct mqttraw_result {
@@ -153,9 +167,10 @@ struct mqttraw_result {
     size_t nreply;
     int64_t elapsed_ms; /* whole exchange */
     int64_t reply_ms;   /* from the end of the send to the reply, close or reset; -1 on silence */
+    char detail[160];   /* unreachable or TLS failure: why */
 };
 
-/* "reply", "closed", "reset", "silent", "unreachable", "not accepted". */
+/* "reply", "closed", "reset", "silent", "unreachable", "not accepted", "tls failed". */
 const char *mqttraw_outcome_name(enum mqttraw_outcome o);
 
 /*
@@ -185,12 +200,19 @@ int mqttraw_send_kind(const struct mqttdrv_target *t, const struct mqttraw_prefa
 int mqttraw_connect_attempt(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
                             int *code, enum mqttraw_outcome *outcome, struct assay_error *err);
 
+/* The same, with the reason for a missing CONNACK (TLS failure, "tcp refused", ...)
+ * in detail (cap bytes, may be NULL). */
+int mqttraw_connect_attempt2(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
+                             int *code, enum mqttraw_outcome *outcome, char *detail, size_t cap,
+                             struct assay_error *err);
+
 struct mqttraw_alive {
     bool alive;                   /* the device answered at MQTT level (any CONNACK, or PINGRESP) */
     int connack_code;             /* -1 when none */
     bool pingresp;                /* PINGRESP arrived after an accepted CONNECT */
     int64_t rtt_ms;               /* PINGREQ to PINGRESP, or CONNECT to CONNACK when refused; -1 */
     enum mqttraw_outcome outcome; /* of the last step */
+    char detail[160];             /* unreachable or TLS failure: why */
 };
 
 /* CONNECT, then PINGREQ expecting PINGRESP, within target->timeout_ms.

@@ -103,6 +103,7 @@ static void check_tls(lua_State *L, int idx, struct copts *c)
     if (type != LUA_TTABLE)
         luaL_error(L, "t.mqtt: 'tls' must be a table { ca =, verify = }");
     c->o.tls.enabled = true;
+    c->o.tls.keylog_path = env_of(L)->keylog_path;
     c->o.tls.ca_file = bind_field_str(L, "t.mqtt", -1, "ca", NULL);
     c->o.tls.verify = field_bool(L, -1, "verify", c->o.tls.ca_file != NULL);
     lua_pop(L, 1); /* the string stays alive in the caller's table */
@@ -118,6 +119,7 @@ static void check_copts(lua_State *L, int idx, const struct ep *ep, struct copts
     c->timeout_ms = t;
     c->o.version = 4;
     c->o.tls.enabled = ep->tls;
+    c->o.tls.keylog_path = env_of(L)->keylog_path; /* the raw engine's TLS keys go to the capture */
     if (!idx)
         return;
     c->o.username = bind_field_str(L, "t.mqtt", idx, "username", NULL);
@@ -236,10 +238,35 @@ static void push_messages(lua_State *L, const struct mqttdrv_collect *c)
     lua_setfield(L, -2, "messages");
 }
 
+/* The filter argument: a string, or a list of 1..MQTTDRV_MAX_FILTERS strings. */
+static size_t check_filters(lua_State *L, int idx, const char **out)
+{
+    size_t n = 0;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        out[0] = lua_tostring(L, idx);
+        return 1;
+    }
+    if (lua_type(L, idx) != LUA_TTABLE)
+        luaL_error(L, "t.mqtt: subscribe needs a filter string or a list of them");
+    n = (size_t)lua_rawlen(L, idx);
+    if (n == 0 || n > MQTTDRV_MAX_FILTERS)
+        luaL_error(L, "t.mqtt: 1 to %d filters in one subscribe", MQTTDRV_MAX_FILTERS);
+    for (size_t i = 0; i < n; i++) {
+        if (lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TSTRING)
+            luaL_error(L, "t.mqtt: filter %d is not a string", (int)i + 1);
+        out[i] = lua_tostring(L, -1); /* kept alive by the table */
+        lua_pop(L, 1);
+        if (!*out[i])
+            luaL_error(L, "t.mqtt: filter %d is empty", (int)i + 1);
+    }
+    return n;
+}
+
 static int l_subscribe(lua_State *L)
 {
     struct lsession *ls = check_session(L);
-    const char *filter = luaL_checkstring(L, 2);
+    const char *filters[MQTTDRV_MAX_FILTERS];
+    size_t nf = check_filters(L, 2, filters);
     int o = opt_table(L, 3);
     struct mqttdrv_limits lim = {.max_messages = 100, .max_bytes = 1u << 20, .ms = ls->timeout_ms};
     struct mqttdrv_collect c;
@@ -256,13 +283,22 @@ static int l_subscribe(lua_State *L)
     }
     if (!ls->s || !mqttdrv_session_connected(ls->s))
         return bind_fail(L, "closed", NULL);
-    rc = mqttdrv_subscribe(ls->s, filter, qos, &lim, &c, &err);
+    rc = mqttdrv_subscribe_many(ls->s, filters, nf, qos, &lim, &c, &err);
     if (rc != 0) {
         mqttdrv_collect_release(&c);
         return bind_error(L, &err);
     }
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 8);
     set_int(L, "code", c.suback_code);
+    lua_createtable(L, (int)c.nfilters, 0);
+    for (size_t i = 0; i < c.nfilters; i++) {
+        lua_pushinteger(L, c.suback_codes[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "codes");
+    if (c.detail[0])
+        set_cstr(L, "detail", c.detail);
+    set_bool(L, "raw", c.raw);
     set_cstr(L, "stop", mqttdrv_stop_name(c.stop));
     set_int(L, "elapsed_ms", c.elapsed_ms);
     set_int(L, "bytes", (lua_Integer)c.bytes);
@@ -427,6 +463,8 @@ static void push_raw(lua_State *L, const struct mqttraw_result *r)
     set_int(L, "connack", r->connack_code);
     set_int(L, "reply_ms", r->reply_ms);
     set_int(L, "elapsed_ms", r->elapsed_ms);
+    if (r->detail[0])
+        set_cstr(L, "detail", r->detail);
     if (r->outcome == MQTTRAW_REPLY) {
         lua_createtable(L, 0, 4);
         set_cstr(L, "type", mqttraw_type_name(r->reply.type));
@@ -461,8 +499,8 @@ static int l_raw(lua_State *L)
     }
     if (len == 0)
         return luaL_error(L, "t.mqtt.raw: nothing to send");
-    if (c.o.tls.enabled)
-        return bind_fail(L, "error", "the raw path does not speak TLS");
+    pre.tls = c.o.tls;
+    pre.keylog_path = c.o.tls.keylog_path;
     pre.client_id = c.o.client_id;
     pre.username = c.o.username;
     pre.password = c.o.password;
@@ -496,8 +534,8 @@ static int l_alive(lua_State *L)
     struct assay_error err = {0};
     check_endpoint(L, 1, &ep);
     check_copts(L, opt_table(L, 2), &ep, &c);
-    if (c.o.tls.enabled)
-        return bind_fail(L, "error", "the liveness check does not speak TLS");
+    pre.tls = c.o.tls;
+    pre.keylog_path = c.o.tls.keylog_path;
     pre.client_id = c.o.client_id;
     pre.username = c.o.username;
     pre.password = c.o.password;
@@ -510,6 +548,8 @@ static int l_alive(lua_State *L)
     set_int(L, "code", a.connack_code);
     set_int(L, "rtt_ms", a.rtt_ms);
     set_cstr(L, "outcome", mqttraw_outcome_name(a.outcome));
+    if (a.detail[0])
+        set_cstr(L, "detail", a.detail);
     return 1;
 }
 

@@ -28,17 +28,22 @@
  *   s, why = t.mqtt.session(endpoint [, creds])
  *       -> a session (userdata; also closed by __gc and __close), or
  *          nil, "refused: not authorised (code 5)" | "timeout" | "transport: ..."
- *     r, why = s:subscribe(filter [, { max_messages = 100, max_bytes = 1 MiB, ms = timeout,
- *                                      quiet_ms = 0, qos = 0 }])
+ *     r, why = s:subscribe(filter | { filter, ... } [, { max_messages = 100, max_bytes = 1 MiB,
+ *                                      ms = timeout, quiet_ms = 0, qos = 0 }])
+ *       Up to 16 filters go in one SUBSCRIBE, followed by one collection.
  *       quiet_ms > 0 stops the collection once nothing arrived for that long (retained
  *       messages come at once; live ones may never come).
- *       -> { code = n (SUBACK: granted QoS or failure code; -1 none), stop = "time" | "count"
- *            | "bytes" | "lost" | "refused" | "quiet", elapsed_ms = n, bytes = n,
+ *       -> { code = n (SUBACK for the first filter: granted QoS or failure code; -1 none),
+ *            codes = { n, ... } (one per filter), stop = "time" | "count" | "bytes" | "lost"
+ *            | "refused" (every filter refused) | "quiet", detail = "why lost" | nil,
+ *            raw = bool (the bounded raw engine collected), elapsed_ms = n, bytes = n,
  *            messages = { { topic = "a/b", payload = "<bytes>", retained = bool, qos = n,
  *                           size = n (before max_bytes cut), after_ms = n }, ... } }
  *       -> nil, "closed" (the session was lost earlier)
  *       Messages still queued from an earlier subscription of the session are included.
- *       ms is at most 120000; paho may hold an unanswered SUBSCRIBE for 10 s.
+ *       stop = "count" or "bytes" means the device sent at least that much: the cap is the
+ *       observation. ms is at most 120000; on the paho engine (MQTT 5) an unanswered
+ *       SUBSCRIBE may be held for 10 s.
  *     ok, why = s:publish(topic, payload [, { retain = false, qos = 0 }])
  *       -> true | nil, "closed" | "timeout" | "error: ..."
  *     s:close()    -> nothing; idempotent
@@ -57,17 +62,19 @@
  *   r, why = t.mqtt.raw(endpoint, kind_or_bytes [, opts])
  *       kind: "bad-length", "bad-utf8-topic", "wildcard-plus", "wildcard-hash", "oversize",
  *       "ping" (each sent after an accepted CONNECT), or a string of bytes sent exactly
- *       (without a CONNECT first unless opts.connect = true). Plain TCP only.
+ *       (without a CONNECT first unless opts.connect = true). Over TLS when the endpoint
+ *       or opts.tls says so (the bytes go inside the TLS session).
  *       opts: creds fields for the CONNECT, connect = bool, oversize = n (bytes, <= 16 MiB),
  *             timeout_ms = n.
- *       -> { outcome = "reply" | "closed" | "reset" | "silent" | "not accepted",
+ *       -> { outcome = "reply" | "closed" | "reset" | "silent" | "not accepted" | "tls failed",
+ *            detail = "<TLS failure>" | nil,
  *            closed = bool (FIN or reset), silent = bool, sent = bool, connack = n (-1 none),
  *            reply = { type = "PINGRESP", bytes = "<bytes>", malformed = bool,
  *                      code = n (CONNACK) } | nil, reply_ms = n, elapsed_ms = n }
  *       -> nil, "unreachable" | "out of scope: ..."
  *
  *   r, why = t.mqtt.alive(endpoint [, creds])
- *       CONNECT, then PINGREQ expecting PINGRESP. Plain TCP only.
+ *       CONNECT, then PINGREQ expecting PINGRESP, over TLS when the endpoint says so.
  *       -> { alive = bool (any CONNACK or PINGRESP), pingresp = bool, code = n (-1 none),
  *            rtt_ms = n (-1 none), outcome = "reply" | "silent" | "closed" | "unreachable" ... }
  *       -> nil, "out of scope: ..."
