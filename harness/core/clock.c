@@ -25,15 +25,21 @@ int64_t clock_remaining_ms(assay_ms deadline)
     return left > 0 ? left : 0;
 }
 
+char *clock_utc_at(const struct timespec *ts, char *buf)
+{
+    struct tm tm;
+    time_t sec = ts->tv_sec;
+    gmtime_r(&sec, &tm);
+    snprintf(buf, CLOCK_UTC_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+    return buf;
+}
+
 char *clock_utc_now(char *buf)
 {
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, CLOCK_UTC_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-    return buf;
+    return clock_utc_at(&ts, buf);
 }
 
 char *clock_utc_format(time_t t, char *buf)

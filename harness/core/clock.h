@@ -27,6 +27,9 @@ int64_t clock_remaining_ms(assay_ms deadline);
 #define CLOCK_UTC_MAX 64
 char *clock_utc_now(char *buf);
 
+/* The same format for a CLOCK_REALTIME reading taken earlier. Returns buf. */
+char *clock_utc_at(const struct timespec *ts, char *buf);
+
 /* Formats a time_t as RFC 3339 UTC without fractions. Returns buf. */
 char *clock_utc_format(time_t t, char *buf);
 

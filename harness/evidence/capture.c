@@ -27,6 +27,11 @@
 
 #define POLL_IDLE_MS 200 /* the reader's poll timeout when nothing wakes it */
 #define DRAIN_ROUNDS 256 /* pcap_dispatch calls per drain, so a flood cannot pin the thread */
+/* After draining packets, the reader lets the kernel's ring fill for this long
+ * before it looks again (a mark or a stop still wakes it at once): a busy
+ * exchange then costs the reader tens of wake-ups a second, not one per packet
+ * block, and the probe keeps the CPU. The ring holds far more than this. */
+#define BATCH_MS 20
 #define PATH_MAX_LEN 4096
 
 struct capture {
@@ -202,22 +207,28 @@ static void update_drops(struct capture *c)
 static void *reader(void *arg)
 {
     struct capture *c = arg;
-    struct pollfd fds[2] = {{.fd = pcap_get_selectable_fd(c->p), .events = POLLIN},
-                            {.fd = c->wake[0], .events = POLLIN}};
+    /* fds[0], the wake pipe, is always watched; fds[1], the capture, only when
+     * the last look found nothing to drain. */
+    struct pollfd fds[2] = {{.fd = c->wake[0], .events = POLLIN},
+                            {.fd = pcap_get_selectable_fd(c->p), .events = POLLIN}};
+    nfds_t watched = 2;
     for (;;) {
-        int r = poll(fds, 2, POLL_IDLE_MS);
+        int r = poll(fds, watched, watched == 2 ? POLL_IDLE_MS : BATCH_MS);
         if (r < 0 && errno != EINTR) {
             pthread_mutex_lock(&c->mu);
             fail_locked(c, "poll", strerror(errno));
             pthread_mutex_unlock(&c->mu);
         }
-        if (fds[1].revents & POLLIN) {
+        if (fds[0].revents & POLLIN) {
             char buf[64];
             while (read(c->wake[0], buf, sizeof(buf)) > 0)
                 ;
         }
+        bool packets = watched == 2 && (fds[1].revents & POLLIN);
+        fds[0].revents = fds[1].revents = 0;
         /* Drain on every wake-up: a mark or a stop must see every packet queued before it. */
         int bad = drain(c);
+        watched = packets ? 1 : 2;
         pthread_mutex_lock(&c->mu);
         bool stop = c->stop || c->failed || bad;
         if (c->mark_req != c->mark_done || stop)

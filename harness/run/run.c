@@ -20,6 +20,7 @@
 #include "core/journal.h"
 #include "core/record.h"
 #include "evidence/provenance.h"
+#include "evidence/transcript_file.h"
 #include "lua/profile.h"
 #include "run/entry.h"
 #include "run/judge_model.h"
@@ -500,10 +501,25 @@ static void mark_swapped(struct supervisor *s)
     json_object_foreach(s->swapped, id, what) entry_mark_swapped(record_device(s->rec, id), what);
 }
 
+/* Transcript entries a worker spooled but did not write out before it ended
+ * (a crash, a kill for a deadline or for memory, an interrupted run). */
+static void recover_transcripts(struct supervisor *s)
+{
+    char path[4200];
+    for (size_t i = 0; i < s->plan->bench.ndevices; i++) {
+        struct assay_error err = {0};
+        snprintf(path, sizeof(path), "%s/devices/%s/transcript.jsonl", s->out->dir,
+                 s->plan->bench.devices[i].id);
+        if (transcript_file_recover(path, &err))
+            fprintf(stderr, "assay run: %s\n", err.msg);
+    }
+}
+
 /* Roll-up, run-end line and run.json. */
 static int finish_run(struct supervisor *s, struct assay_error *err)
 {
     char now[CLOCK_UTC_MAX], path[4200];
+    recover_transcripts(s);
     json_object_set_new(s->rec, "resources", resources(s));
     entry_sort(s->plan, s->rec);
     mark_swapped(s);

@@ -112,8 +112,12 @@ static void crash_if_asked(const struct worker *w, const struct testcase *tc)
     if (!hook)
         return;
     snprintf(want, sizeof(want), "%s:%s", w->dev->id, tc->id);
-    if (!strcmp(hook, want))
+    if (!strcmp(hook, want)) {
+        /* spooled, not yet a JSON line: what the supervisor must recover */
+        transcript_note(&w->transcript.sink, "assay", "", "test-crash",
+                        "ASSAY_TEST_CRASH: the worker aborts here");
         abort();
+    }
 }
 
 static void run_one(struct worker *w, size_t i)
@@ -136,9 +140,9 @@ static void run_one(struct worker *w, size_t i)
         return;
     }
     send_line(w->a->fd, json_pack("{s:s, s:I}", "event", "start", "tc", (json_int_t)i));
-    crash_if_asked(w, tc);
     clock_utc_now(now);
     transcript_file_set_testcase(&w->transcript, tc->id);
+    crash_if_asked(w, tc);
     assay_ms t0 = clock_now_ms();
 
     json_t *obs = NULL, *stored = NULL;

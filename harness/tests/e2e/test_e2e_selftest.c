@@ -371,6 +371,19 @@ static void test_hang_and_crash(void **state)
             fail_msg("%s %s: %s '%s', expected %s '%s...'", want[i].device, want[i].tc, v, why,
                      want[i].verdict, want[i].why);
     }
+    /* What the crashed worker had spooled is in its transcript; no spool is left. */
+    char path[4200], line[4096];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/devices/unit-crash/transcript.jsonl.spool", dir);
+    assert_int_equal(stat(path, &st), -1);
+    snprintf(path, sizeof(path), "%s/devices/unit-crash/transcript.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int seen = 0;
+    while (fgets(line, sizeof(line), f))
+        seen += strstr(line, "\"test-crash\"") && strstr(line, "\"testcase\":\"faults.hang\"");
+    fclose(f);
+    assert_int_equal(seen, 1);
     remove_tree(out);
 }
 
