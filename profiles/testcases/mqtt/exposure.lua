@@ -3,8 +3,12 @@
 -- authenticated (EN 303 645 5.6-2). The probe connects as an unauthenticated
 -- client could (no credentials, then a random credential); when the broker
 -- admits one, it subscribes to `#` and to `$SYS/#` (`#` never matches topics
--- that start with `$`) for a bounded time and keeps what arrives: retained
--- messages at once, live ones within `listen_ms`.
+-- that start with `$`) in one SUBSCRIBE and keeps what arrives for a bounded
+-- time: retained messages at once, live ones within `listen_ms`, stopping
+-- once the broker has been quiet for `quiet_ms`. The collection is also
+-- bounded by `max_messages` and `max_bytes`; a broker that reaches either
+-- has sent more than was examined, which the verdict says (a PASS needs
+-- everything seen).
 --
 -- A message is security-relevant when its topic is in the broker's `$SYS`
 -- tree (broker software, version, clients), matches a topic filter the IXIT
@@ -48,7 +52,7 @@ end
 
 testcase {
   id = "mqtt.unauthenticated-disclosure",
-  version = 1,
+  version = 2,
   title = "Without logging in, nobody can read security-relevant information from the device's "
     .. "MQTT broker",
   description = "Subscribes to # and $SYS/# as an unauthenticated client (when the broker lets "
@@ -61,6 +65,7 @@ testcase {
     listen_ms = 1500,
     quiet_ms = 300,
     max_messages = 200,
+    max_bytes = 262144,
     indicators = { "version", "firmware", "passw", "secret", "psk", "token", "private",
       "%f[%w]key%f[%W]", "credential", "ssid", "debug" },
   },
@@ -85,17 +90,27 @@ testcase {
       out.session = why
       return out
     end
-    -- Retained messages arrive at once: stop when the broker has been quiet for
-    -- quiet_ms, or at listen_ms, whichever comes first.
+    -- One SUBSCRIBE with both filters. Retained messages arrive at once: stop
+    -- when the broker has been quiet for quiet_ms, or at listen_ms, whichever
+    -- comes first, or at max_messages or max_bytes (then the broker sent more).
     local opts = { ms = params.listen_ms, quiet_ms = params.quiet_ms,
-      max_messages = params.max_messages }
-    for _, filter in ipairs({ "#", "$SYS/#" }) do
-      local r, rwhy = s:subscribe(filter, opts)
-      out[filter == "#" and "all" or "sys"] = r and { code = r.code, stop = r.stop,
-        count = #r.messages } or { error = rwhy }
-      keep(out.messages, r, 200)
-    end
+      max_messages = params.max_messages, max_bytes = params.max_bytes }
+    local r, rwhy = s:subscribe({ "#", "$SYS/#" }, opts)
     s:close()
+    if not r then
+      out.all, out.sys = { error = rwhy }, { error = rwhy }
+      return out
+    end
+    out.all = { code = r.codes[1] }
+    out.sys = { code = r.codes[2] }
+    out.stop, out.count, out.bytes, out.elapsed_ms = r.stop, #r.messages, r.bytes, r.elapsed_ms
+    out.detail = r.detail
+    if r.stop == "count" or r.stop == "bytes" then
+      out.capped = r.stop == "count"
+        and string.format("at least %d messages", params.max_messages)
+        or string.format("more than %d bytes of payload", params.max_bytes)
+    end
+    keep(out.messages, r, 200)
     return out
   end,
   judge = function(obs, dossier, params)
@@ -155,14 +170,20 @@ testcase {
         end
       end
     end
+    local capped = obs.capped and string.format("; the broker sent %s within %d ms, where the "
+      .. "collection stops, so the rest was not examined", obs.capped, obs.elapsed_ms or 0) or ""
     if #fails > 0 then
-      return FAIL("as %s on %s, subscribing to # and $SYS/# disclosed, undeclared in the IXIT: %s%s",
+      return FAIL("as %s on %s, subscribing to # and $SYS/# disclosed, undeclared in the IXIT: %s%s%s",
         obs.as, where, table.concat(fails, "; ", 1, math.min(#fails, 6)),
-        #fails > 6 and string.format(" (and %d more)", #fails - 6) or "")
+        #fails > 6 and string.format(" (and %d more)", #fails - 6) or "", capped)
     end
     if #assessor > 0 then
       return ASSESSOR("as %s on %s, subscribing disclosed what the IXIT declares: %s; the assessor "
-        .. "decides whether this is minimal", obs.as, where, table.concat(assessor, "; "))
+        .. "decides whether this is minimal%s", obs.as, where, table.concat(assessor, "; "), capped)
+    end
+    if obs.capped then
+      return INCONCLUSIVE("as %s on %s, # and $SYS/# delivered %d topics, none security-relevant%s",
+        obs.as, where, #topics, capped)
     end
     return PASS("as %s on %s, # and $SYS/# delivered %d topics in %d ms (%s), none "
       .. "security-relevant", obs.as, where, #topics, params.listen_ms,

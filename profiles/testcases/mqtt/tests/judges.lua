@@ -144,6 +144,12 @@ check("mqtt.unauthenticated-disclosure", "PASS", exposed({ { topic = "th-40/1/te
   payload = "{\"temperature_c\": 20.5}" } }), nil, "harmless telemetry")
 check("mqtt.unauthenticated-disclosure", "INCONCLUSIVE", { port = 1883, anonymous = conn(false,
   -1, false), random = conn(false), messages = {} }, nil, "silent")
+local flood = exposed({ { topic = "flood/1", payload = "ffff" } })
+flood.capped, flood.elapsed_ms = "at least 200 messages", 12
+check("mqtt.unauthenticated-disclosure", "INCONCLUSIVE", flood, nil, "flood: cap reached, nothing relevant")
+local flood_sys = exposed({ { topic = "$SYS/broker/version", payload = "mosquitto version 2.0.11" } })
+flood_sys.capped, flood_sys.elapsed_ms = "more than 262144 bytes of payload", 40
+check("mqtt.unauthenticated-disclosure", "FAIL", flood_sys, nil, "flood: cap reached after a disclosure")
 
 -- mqtt.command-needs-authorisation
 local S0, S1 = "{\"commands\": 0}", "{\"commands\": 1}"
