@@ -55,3 +55,11 @@ if(ASSAY_LUA54)
                 ${CMAKE_SOURCE_DIR}/profiles)
     set_tests_properties(mqtt_testcase_judges PROPERTIES TIMEOUT 30)
 endif()
+
+# The MQTT test cases against the hostile brokers that flood a subscription and
+# declare a 256 MB CONNACK (fixtures/hostile): bounded, each with a verdict and a
+# reason, never stopped by the memory watchdog.
+add_test(NAME e2e_mqtt_hostile
+    COMMAND bash ${ASSAY_MQTT_HARNESS}/tests/e2e/test_e2e_mqtt_hostile.sh
+            ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+set_tests_properties(e2e_mqtt_hostile PROPERTIES TIMEOUT 300)
