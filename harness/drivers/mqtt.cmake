@@ -34,6 +34,8 @@ assay_add_unit_test(NAME test_mqtt SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt.c
     LIBS assay_drv_mqtt assay_test_mqtt_broker)
 assay_add_unit_test(NAME test_mqtt_raw SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_raw.c
     LIBS assay_drv_mqtt assay_test_mqtt_broker)
+assay_add_unit_test(NAME test_mqtt_tls_hostile SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_tls_hostile.c
+    LIBS assay_drv_mqtt)
 assay_add_unit_test(NAME test_tlsprobe SOURCES ${ASSAY_MQTT_UNIT}/test_tlsprobe.c
     LIBS assay_drv_mqtt assay_test_mqtt_broker)
 assay_add_unit_test(NAME test_mqtt_bind SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_bind.c
