@@ -163,5 +163,7 @@ if ((fails)); then
     echo "hostile e2e: $fails failure(s); run kept in $work"
     exit 1
 fi
+cleanup # before the pid files go with $work
+trap - EXIT
 rm -rf "$work"
 echo "hostile e2e: ok"

@@ -106,5 +106,7 @@ if ((fails)); then
     cleanup
     exit 1
 fi
+cleanup # before the pid files go with $work
+trap - EXIT
 rm -rf "$work"
 echo "mqtt hostile e2e: ok"
