@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -198,6 +199,8 @@ static int launch(struct test_mqtt_broker *b, const char *conf)
     if (b->pid < 0)
         return -1;
     if (b->pid == 0) {
+        /* A test process that dies (a failed assertion, a ctest timeout) takes its broker along. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         int fd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) {
             dup2(fd, 2);
