@@ -63,7 +63,7 @@ testcase {
   category = "safe",
   parameters = {
     listen_ms = 1500,
-    quiet_ms = 300,
+    quiet_ms = 200,
     max_messages = 200,
     max_bytes = 262144,
     indicators = { "version", "firmware", "passw", "secret", "psk", "token", "private",
