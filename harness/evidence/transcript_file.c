@@ -1,4 +1,5 @@
 /* transcript_file.c: the JSON-lines transcript sink and its spool (see transcript_file.h). */
+#define _GNU_SOURCE /* mremap */
 #include "transcript_file.h"
 
 #include <errno.h>
@@ -7,8 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,32 +42,54 @@ struct spool_head {
     (sizeof(struct spool_head) + (NFIELDS - 1) * (size_t)TRANSCRIPT_MAX_STRING +                   \
      TRANSCRIPT_MAX_BYTES)
 
-static void field(struct spool_head *h, struct iovec *iov, int f, const void *p, size_t n,
+#define SPOOL_CHUNK (1u << 20) /* the mapping grows by at least this much */
+#define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+
+static void field(struct spool_head *h, const void **src, int f, const void *p, size_t n,
                   size_t cap)
 {
+    *src = p;
     if (!p) {
         h->len[f] = ABSENT;
-        iov->iov_base = NULL;
-        iov->iov_len = 0;
         return;
     }
-    if (n > cap)
-        n = cap;
-    h->len[f] = (uint32_t)n;
-    iov->iov_base = (void *)p;
-    iov->iov_len = n;
-    h->size += (uint32_t)n;
+    h->len[f] = (uint32_t)(n > cap ? cap : n);
+    h->size += h->len[f];
 }
 
+/* Makes room for `need` more bytes in the mapping; false when it cannot grow. */
+static bool reserve(struct transcript_file *t, size_t need)
+{
+    if (t->used + need <= t->map_cap)
+        return true;
+    size_t cap = t->map_cap * 2;
+    while (cap < t->used + need)
+        cap += SPOOL_CHUNK;
+    if (ftruncate(t->spool_fd, (off_t)cap) != 0)
+        return false;
+    void *m = mremap(t->map, t->map_cap, cap, MREMAP_MAYMOVE);
+    if (m == MAP_FAILED) {
+        (void)!ftruncate(t->spool_fd, (off_t)t->map_cap);
+        return false;
+    }
+    t->map = m;
+    t->map_cap = cap;
+    return true;
+}
+
+/*
+ * Copies the entry into the mapped spool: no system call on the way. The head's
+ * magic is stored last, so a worker that dies mid-copy leaves zeros where the
+ * record would start, and the records before it intact in the page cache.
+ */
 static void spool_entry(void *ctx, const struct transcript_entry *e)
 {
     struct transcript_file *t = ctx;
-    if (t->spool_fd < 0)
+    if (!t->map)
         return;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct spool_head h = {
-        .magic = SPOOL_MAGIC,
         .size = sizeof(h),
         .mono_ms = clock_now_ms(),
         .utc_sec = now.tv_sec,
@@ -73,15 +97,25 @@ static void spool_entry(void *ctx, const struct transcript_entry *e)
         .nbytes = e->bytes ? e->nbytes : 0,
         .dir = (uint32_t)e->dir,
     };
-    struct iovec iov[1 + NFIELDS];
-    const char *s[NFIELDS - 1] = {t->testcase, e->protocol, e->peer,
-                                  e->event,    e->summary,  e->detail_json};
-    iov[0] = (struct iovec){&h, sizeof(h)};
+    const void *src[NFIELDS];
+    const char *s[F_BYTES] = {t->testcase, e->protocol, e->peer,
+                              e->event,    e->summary,  e->detail_json};
     for (int f = 0; f < F_BYTES; f++)
-        field(&h, &iov[1 + f], f, s[f], s[f] ? strlen(s[f]) : 0, TRANSCRIPT_MAX_STRING);
-    field(&h, &iov[1 + F_BYTES], F_BYTES, e->bytes, e->nbytes, TRANSCRIPT_MAX_BYTES);
-    ssize_t w = writev(t->spool_fd, iov, 1 + NFIELDS);
-    (void)w; /* a transcript write that fails must not end the probe */
+        field(&h, &src[f], f, s[f], s[f] ? strlen(s[f]) : 0, TRANSCRIPT_MAX_STRING);
+    field(&h, &src[F_BYTES], F_BYTES, e->bytes, e->nbytes, TRANSCRIPT_MAX_BYTES);
+    if (!reserve(t, ALIGN8(h.size))) {
+        t->lost++; /* said in the transcript at the next drain */
+        return;
+    }
+    uint8_t *rec = t->map + t->used, *p = rec + sizeof(h);
+    for (int f = 0; f < NFIELDS; f++)
+        if (h.len[f] != ABSENT) {
+            memcpy(p, src[f], h.len[f]);
+            p += h.len[f];
+        }
+    memcpy(rec, &h, sizeof(h)); /* magic still 0 */
+    __atomic_store_n((uint32_t *)(void *)rec, SPOOL_MAGIC, __ATOMIC_RELEASE);
+    t->used += ALIGN8(h.size);
 }
 
 /* ---- from spool to JSON lines ---- */
@@ -218,12 +252,12 @@ static int valid_head(const struct spool_head *h)
 
 /* Appends every record of the spool (read from offset 0) to the transcript at
  * out_fd, then empties the spool. */
-static int spool_drain(int spool_fd, int out_fd, struct assay_error *err)
+static int spool_drain(int spool_fd, int out_fd, uint64_t lost, struct assay_error *err)
 {
     struct stat st;
     if (fstat(spool_fd, &st) != 0)
         return assay_fail(err, ASSAY_EIO, "transcript spool: %s", strerror(errno));
-    if (st.st_size == 0)
+    if (st.st_size == 0 && !lost)
         return 0;
     struct out o = {.fd = out_fd, .cap = 256u << 10};
     char *body = malloc(SPOOL_RECORD_MAX);
@@ -234,26 +268,40 @@ static int spool_drain(int spool_fd, int out_fd, struct assay_error *err)
         return assay_fail(err, ASSAY_ENOMEM, "transcript spool: out of memory");
     }
     off_t off = 0, end = st.st_size;
-    while (off < end) {
+    bool torn = false;
+    while (end - off >= (off_t)sizeof(struct spool_head)) {
         struct spool_head h;
-        ssize_t r = pread(spool_fd, &h, sizeof(h), off);
-        if (r != (ssize_t)sizeof(h) || !valid_head(&h) || end - off < (off_t)h.size)
+        if (pread(spool_fd, &h, sizeof(h), off) != (ssize_t)sizeof(h))
             break;
+        if (h.magic == 0) /* the unused rest of the mapping, or a record never finished */
+            break;
+        if (!valid_head(&h) || end - off < (off_t)h.size) {
+            torn = true;
+            break;
+        }
         size_t n = h.size - sizeof(h);
-        if (pread(spool_fd, body, n, off + (off_t)sizeof(h)) != (ssize_t)n)
+        if (pread(spool_fd, body, n, off + (off_t)sizeof(h)) != (ssize_t)n) {
+            torn = true;
             break;
+        }
         out_line(&o, entry_json(&h, body));
-        off += h.size;
+        off += (off_t)ALIGN8(h.size);
     }
-    if (off < end) {
-        char utc[CLOCK_UTC_MAX], why[160];
-        snprintf(why, sizeof(why),
-                 "the last %lld byte(s) of the transcript spool are a partial entry (the worker "
-                 "ended while writing it); they are left out",
-                 (long long)(end - off));
+    if (torn || lost) {
+        char utc[CLOCK_UTC_MAX], why[200];
+        if (torn)
+            snprintf(why, sizeof(why),
+                     "the transcript spool holds %lld byte(s) that are not a whole entry from "
+                     "offset %lld; they are left out",
+                     (long long)(end - off), (long long)off);
+        else
+            snprintf(why, sizeof(why),
+                     "%llu transcript entr%s could not be kept (the spool could not grow)",
+                     (unsigned long long)lost, lost == 1 ? "y" : "ies");
         out_line(&o, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "utc", clock_utc_now(utc),
                                "mono_ms", (json_int_t)clock_now_ms(), "testcase", "", "protocol",
-                               "assay", "dir", "note", "event", "torn", "summary", why));
+                               "assay", "dir", "note", "event", torn ? "torn" : "lost", "summary",
+                               why));
     }
     out_flush(&o);
     free(body);
@@ -274,6 +322,27 @@ static int spool_name(char *buf, size_t size, const char *path, struct assay_err
     return 0;
 }
 
+static void unmap(struct transcript_file *t)
+{
+    if (t->map)
+        munmap(t->map, t->map_cap);
+    t->map = NULL;
+    t->map_cap = t->used = 0;
+}
+
+/* Sizes the (empty) spool to one chunk and maps it; without a mapping entries are lost, and said
+ * so. */
+static void map_spool(struct transcript_file *t)
+{
+    if (ftruncate(t->spool_fd, SPOOL_CHUNK) != 0)
+        return;
+    void *m = mmap(NULL, SPOOL_CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED, t->spool_fd, 0);
+    if (m == MAP_FAILED)
+        return;
+    t->map = m;
+    t->map_cap = SPOOL_CHUNK;
+}
+
 int transcript_file_open(struct transcript_file *t, const char *path, struct assay_error *err)
 {
     memset(t, 0, sizeof(*t));
@@ -283,27 +352,39 @@ int transcript_file_open(struct transcript_file *t, const char *path, struct ass
     t->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (t->fd < 0)
         return assay_fail(err, ASSAY_EIO, "cannot open %s: %s", path, strerror(errno));
-    t->spool_fd = open(t->spool_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    t->spool_fd = open(t->spool_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (t->spool_fd < 0) {
         int e = errno;
         close(t->fd);
         t->fd = -1;
         return assay_fail(err, ASSAY_EIO, "cannot open %s: %s", t->spool_path, strerror(e));
     }
-    if (spool_drain(t->spool_fd, t->fd, err)) { /* left by a worker that ended early */
+    if (spool_drain(t->spool_fd, t->fd, 0, err)) { /* left by a worker that ended early */
         transcript_file_close(t);
         return -1;
     }
+    map_spool(t);
     t->sink.write = spool_entry;
     t->sink.ctx = t;
     return 0;
 }
 
+/* Writes out the spooled entries and starts the spool again from its beginning. */
 static void drain_or_say(struct transcript_file *t)
 {
     struct assay_error err = {0};
-    if (t->spool_fd >= 0 && t->fd >= 0 && spool_drain(t->spool_fd, t->fd, &err))
+    if (t->spool_fd < 0 || t->fd < 0 || (t->map && t->used == 0 && !t->lost))
+        return;
+    size_t cap = t->map_cap;
+    if (spool_drain(t->spool_fd, t->fd, t->lost, &err)) {
         fprintf(stderr, "assay: %s (the entries stay in %s)\n", err.msg, t->spool_path);
+        return; /* the mapping keeps them; the next drain tries again */
+    }
+    t->lost = 0;
+    t->used = 0;
+    /* spool_drain emptied the file; give the mapping its pages back (zeros). */
+    if (t->map && ftruncate(t->spool_fd, (off_t)cap) != 0)
+        unmap(t);
 }
 
 void transcript_file_set_testcase(struct transcript_file *t, const char *id)
@@ -314,12 +395,14 @@ void transcript_file_set_testcase(struct transcript_file *t, const char *id)
 
 void transcript_file_close(struct transcript_file *t)
 {
-    struct stat st;
     drain_or_say(t);
-    if (t->spool_fd >= 0 && fstat(t->spool_fd, &st) == 0 && st.st_size == 0)
-        unlink(t->spool_path);
-    if (t->spool_fd >= 0)
+    bool empty = t->used == 0 && !t->lost;
+    unmap(t);
+    if (t->spool_fd >= 0) {
+        if (empty)
+            unlink(t->spool_path);
         close(t->spool_fd);
+    }
     if (t->fd >= 0)
         close(t->fd);
     t->fd = t->spool_fd = -1;
@@ -339,7 +422,7 @@ int transcript_file_recover(const char *path, struct assay_error *err)
         close(sfd);
         return assay_fail(err, ASSAY_EIO, "cannot open %s: %s", path, strerror(e));
     }
-    int rc = spool_drain(sfd, fd, err);
+    int rc = spool_drain(sfd, fd, 0, err);
     if (rc == 0)
         unlink(spool);
     close(fd);

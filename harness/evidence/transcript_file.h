@@ -7,11 +7,12 @@
  *
  * Recording must not slow the exchange it records (a probe that times a
  * device's answers, or sends a thousand requests, would measure the harness).
- * So an entry is first appended as one binary record to a spool file beside
- * the transcript (transcript.jsonl.spool), with a single write() on an
- * O_APPEND descriptor; the JSON lines are made from the spool when the test
- * case changes and when the file is closed. Each record is one write(), so a
- * worker that crashes loses at most the record being written: whoever comes
+ * So an entry is first copied as one binary record into a spool file beside
+ * the transcript (transcript.jsonl.spool) that is mapped shared into memory:
+ * no system call per entry. The JSON lines are made from the spool when the
+ * test case changes and when the file is closed. The mapping's pages belong to
+ * the file, so they outlive a worker that crashes, which loses at most the
+ * record it was copying (its magic number is stored last): whoever comes
  * next (the supervisor after the worker ended, or the next worker for the
  * device, or a resumed run) calls transcript_file_recover() and the spool's
  * records become JSON lines like any others. A torn last record is noted in
@@ -32,7 +33,10 @@
 
 struct transcript_file {
     int fd;       /* transcript.jsonl, O_APPEND */
-    int spool_fd; /* transcript.jsonl.spool, O_APPEND */
+    int spool_fd; /* transcript.jsonl.spool, mapped shared */
+    uint8_t *map; /* the spool's mapping (NULL: entries are counted as lost) */
+    size_t map_cap, used;
+    uint64_t lost; /* entries that found no room since the last drain */
     char spool_path[4200];
     char testcase[128];
     struct transcript_sink sink; /* points back at this struct */
