@@ -49,7 +49,8 @@ static void find_run(const char *out, char *dir, size_t size)
     assert_non_null(d);
     while ((e = readdir(d)))
         if (e->d_name[0] != '.' && e->d_type == DT_DIR) {
-            snprintf(dir, size, "%s/%s", out, e->d_name);
+            if ((size_t)snprintf(dir, size, "%s/%s", out, e->d_name) >= size)
+                fail_msg("run directory name too long under %s", out);
             n++;
         }
     closedir(d);
