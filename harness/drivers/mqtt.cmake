@@ -11,6 +11,7 @@ add_library(assay_drv_mqtt STATIC
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_raw.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_conn.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_session.c
+    ${CMAKE_CURRENT_LIST_DIR}/mqtt_collect.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_frame.c
     ${CMAKE_CURRENT_LIST_DIR}/tlsprobe.c)
 assay_target_defaults(assay_drv_mqtt)

@@ -121,6 +121,25 @@ void mqttdrv_log(const struct transcript_sink *sink, const char *protocol, const
     transcript_write(sink, &e);
 }
 
+void mqttdrv_log_subscribe(const struct transcript_sink *sink, const char *peer,
+                           const char *const *filters, size_t n, int qos, size_t cap_n,
+                           size_t budget, int ms, int quiet_ms)
+{
+    char shown[400];
+    size_t o = 0;
+    shown[0] = '\0';
+    for (size_t i = 0; i < n && o + 8 < sizeof shown; i++) {
+        if (i)
+            o += (size_t)snprintf(shown + o, sizeof shown - o, ", ");
+        mqttdrv_escape(filters[i], strlen(filters[i]), shown + o, sizeof shown - o);
+        o += strlen(shown + o);
+    }
+    mqttdrv_log(sink, "mqtt", peer, TRANSCRIPT_SEND, "subscribe", NULL, 0,
+                "SUBSCRIBE filter%s=%s qos=%d (collect at most %zu messages, %zu bytes, %d ms, "
+                "quiet %d ms)",
+                n > 1 ? "s" : "", shown, qos, cap_n, budget, ms, quiet_ms);
+}
+
 void mqttdrv_peer(char *out, size_t cap, const char *host, uint16_t port)
 {
     if (strchr(host, ':'))
@@ -573,29 +592,12 @@ static int collect(struct mqttdrv_session *s, struct mqttdrv_collect *c, size_t 
     }
 }
 
-static void log_paho_subscribe(const struct mqttdrv_session *s, const char *const *filters,
-                               size_t n, int qos, size_t cap_n, size_t budget, int ms)
-{
-    char shown[400];
-    size_t o = 0;
-    shown[0] = '\0';
-    for (size_t i = 0; i < n && o + 8 < sizeof shown; i++) {
-        if (i)
-            o += (size_t)snprintf(shown + o, sizeof shown - o, ", ");
-        mqttdrv_escape(filters[i], strlen(filters[i]), shown + o, sizeof shown - o);
-        o += strlen(shown + o);
-    }
-    mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "subscribe", NULL, 0,
-                "SUBSCRIBE filter%s=%s qos=%d (collect at most %zu messages, %zu bytes, %d ms)",
-                n > 1 ? "s" : "", shown, qos, cap_n, budget, ms);
-}
-
 static int paho_subscribe(struct mqttdrv_session *s, const char *const *filters, size_t n, int qos,
                           size_t cap_n, size_t budget, int ms, int quiet_ms,
                           struct mqttdrv_collect *out, struct assay_error *err)
 {
     bool granted = false;
-    log_paho_subscribe(s, filters, n, qos, cap_n, budget, ms);
+    mqttdrv_log_subscribe(s->sink, s->peer, filters, n, qos, cap_n, budget, ms, quiet_ms);
     assay_ms start = clock_now_ms();
     int rc = send_subscribe(s, filters, n, qos, out->suback_codes);
     if (rc < 0) {

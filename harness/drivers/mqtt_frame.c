@@ -329,3 +329,29 @@ int mqttraw_parse(const uint8_t *buf, size_t len, struct mqttraw_packet *out)
     decode_body(buf + out->header_len, value, out);
     return MQTTRAW_PARSE_OK;
 }
+
+int mqttraw_publish_header(const uint8_t *buf, size_t have, const struct mqttraw_packet *pkt,
+                           struct mqttraw_pubhdr *h)
+{
+    size_t hl = pkt->header_len;
+    memset(h, 0, sizeof *h);
+    h->qos = (pkt->flags >> 1) & 3;
+    h->retained = pkt->flags & 1;
+    h->dup = (pkt->flags & 8) != 0;
+    h->pid = -1;
+    if (pkt->type != MQTTRAW_PUBLISH || hl < 2 || h->qos == 3)
+        return -1;
+    if (have < hl + 2)
+        return pkt->remaining < 2 ? -1 : 0;
+    h->topic_len = (size_t)buf[hl] << 8 | buf[hl + 1];
+    h->topic_off = hl + 2;
+    h->payload_off = h->topic_off + h->topic_len + (h->qos ? 2 : 0);
+    if (h->payload_off > pkt->total_len)
+        return -1;
+    if (have < h->payload_off)
+        return 0;
+    if (h->qos)
+        h->pid = buf[h->payload_off - 2] << 8 | buf[h->payload_off - 1];
+    h->payload_len = pkt->total_len - h->payload_off;
+    return 1;
+}

@@ -1,7 +1,7 @@
 /*
  * mqtt_internal.h: what the MQTT driver's files (mqtt_client.c, mqtt_raw.c,
- * tlsprobe.c) share and nothing else needs: transcript formatting, peer
- * names and the target check.
+ * mqtt_session.c, mqtt_collect.c, tlsprobe.c) share and nothing else needs: transcript formatting,
+ * peer names and the target check.
  */
 #ifndef ASSAY_DRIVERS_MQTT_INTERNAL_H
 #define ASSAY_DRIVERS_MQTT_INTERNAL_H
@@ -25,6 +25,11 @@ void mqttdrv_log(const struct transcript_sink *sink, const char *protocol, const
                  enum transcript_dir dir, const char *event, const uint8_t *bytes, size_t nbytes,
                  const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
+/* Logs a SUBSCRIBE: the filters (escaped) and the collection's bounds. */
+void mqttdrv_log_subscribe(const struct transcript_sink *sink, const char *peer,
+                           const char *const *filters, size_t n, int qos, size_t cap_n,
+                           size_t budget, int ms, int quiet_ms);
+
 /* "127.0.0.1:1883" or "[::1]:1883". */
 void mqttdrv_peer(char *out, size_t cap, const char *host, uint16_t port);
 
@@ -35,7 +40,7 @@ int mqttdrv_check_target(const struct mqttdrv_target *t, struct assay_error *err
 void mqttdrv_log_message(const struct transcript_sink *sink, const char *peer,
                          const struct mqttdrv_message *m);
 
-/* ---- the raw engine (mqtt_session.c) ---- */
+/* ---- the raw engine (mqtt_session.c, mqtt_collect.c) ---- */
 
 /* A raw MQTT 3.1.1 session over mqtt_conn.h. Opaque. */
 struct mqttrs;

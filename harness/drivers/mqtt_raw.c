@@ -135,45 +135,6 @@ static void send_and_read(struct mqttconn *c, const uint8_t *bytes, size_t len, 
         r->reply_ms = clock_now_ms() - sent_at;
 }
 
-int mqttraw_connect_attempt(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
-                            int *code, enum mqttraw_outcome *outcome, struct assay_error *err)
-{
-    return mqttraw_connect_attempt2(t, p, code, outcome, NULL, 0, err);
-}
-
-int mqttraw_connect_attempt2(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
-                             int *code, enum mqttraw_outcome *outcome, char *detail, size_t cap,
-                             struct assay_error *err)
-{
-    struct mqttconn c;
-    int rc;
-    *code = -1;
-    *outcome = MQTTRAW_UNREACHABLE;
-    if (detail && cap)
-        detail[0] = '\0';
-    if ((rc = check_args(t, err)) != 0)
-        return rc;
-    assay_ms deadline = clock_deadline(t->timeout_ms);
-    rc = open_conn(&c, t, p, deadline, outcome, detail, cap, err);
-    if (rc)
-        return rc > 0 ? 0 : rc;
-    *outcome = MQTTRAW_REPLY;
-    if ((rc = do_preface(&c, p, deadline, code, outcome, err)) != 0) {
-        mqttconn_close(&c, CLOSE_DRAIN_MS);
-        return rc;
-    }
-    if (*code == 0) {
-        struct mqttraw_frame f;
-        struct assay_error ignored;
-        if (mqttraw_disconnect_frame(&f) == 0) {
-            mqttconn_send(&c, f.bytes, f.len, deadline, &ignored);
-            mqttraw_frame_free(&f);
-        }
-    }
-    mqttconn_close(&c, CLOSE_DRAIN_MS);
-    return 0;
-}
-
 int mqttraw_exchange(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
                      const uint8_t *bytes, size_t len, struct mqttraw_result *r,
                      struct assay_error *err)

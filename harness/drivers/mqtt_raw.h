@@ -132,6 +132,28 @@ struct mqttraw_packet {
  * Returns an mqttraw_parse_status; `out` is always initialised. */
 int mqttraw_parse(const uint8_t *buf, size_t len, struct mqttraw_packet *out);
 
+/* The variable header of an incoming PUBLISH. Offsets count from the packet's first byte. */
+struct mqttraw_pubhdr {
+    int qos;            /* 0..2 */
+    bool retained, dup; /* from the fixed header's flags */
+    int pid;            /* the packet identifier; -1 for QoS 0 */
+    size_t topic_off;   /* the topic's bytes (not checked for UTF-8: any bytes) */
+    size_t topic_len;
+    size_t payload_off;
+    size_t payload_len; /* as the remaining length declares it (may exceed what was read) */
+};
+
+/*
+ * Decodes the variable header of the PUBLISH whose fixed header mqttraw_parse
+ * put in pkt, from the first `have` bytes of buf (the packet itself may be
+ * longer: a large PUBLISH is decoded before its payload is read). Never reads
+ * at or beyond buf[have]. Returns 1 when h is filled, 0 when more bytes are
+ * needed, -1 when the packet is malformed (QoS 3, a topic or packet
+ * identifier that does not fit the remaining length).
+ */
+int mqttraw_publish_header(const uint8_t *buf, size_t have, const struct mqttraw_packet *pkt,
+                           struct mqttraw_pubhdr *h);
+
 /* "CONNACK", "PINGRESP", ..., "reserved". */
 const char *mqttraw_type_name(int type);
 
@@ -187,24 +209,6 @@ int mqttraw_exchange(const struct mqttdrv_target *t, const struct mqttraw_prefac
 int mqttraw_send_kind(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
                       enum mqttraw_kind kind, size_t oversize, struct mqttraw_result *r,
                       struct assay_error *err);
-
-/*
- * One MQTT 3.1.1 connection attempt over plain TCP: CONNECT with the preface's
- * credentials, the CONNACK read by the bounded parser (a reply longer than a
- * CONNACK is malformed, whatever length it declares), DISCONNECT when accepted,
- * close. About 1 ms on loopback where paho's connect takes 100 ms, and no
- * allocation sized by the device. Fills *code (-1 when no CONNACK) and *outcome
- * (MQTTRAW_REPLY when a well-formed CONNACK arrived, MQTTRAW_NOT_ACCEPTED for a
- * malformed or other reply). Returns 0, ASSAY_ESCOPE, ASSAY_EINVAL or ASSAY_ENOMEM.
- */
-int mqttraw_connect_attempt(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
-                            int *code, enum mqttraw_outcome *outcome, struct assay_error *err);
-
-/* The same, with the reason for a missing CONNACK (TLS failure, "tcp refused", ...)
- * in detail (cap bytes, may be NULL). */
-int mqttraw_connect_attempt2(const struct mqttdrv_target *t, const struct mqttraw_preface *p,
-                             int *code, enum mqttraw_outcome *outcome, char *detail, size_t cap,
-                             struct assay_error *err);
 
 struct mqttraw_alive {
     bool alive;                   /* the device answered at MQTT level (any CONNACK, or PINGRESP) */

@@ -40,49 +40,8 @@ trap cleanup EXIT
 }
 yaml=$work/bench/bench.yaml
 
-# Peak PSS per worker, attributed to a device address by the worker's sockets.
-sample() { # assay-pid out-file
-    declare -A peak addr
-    while kill -0 "$1" 2>/dev/null; do
-        local kids
-        kids=$(pgrep -P "$1" | tr '\n' ' ')
-        if [[ -n "$kids" ]]; then
-            while read -r p a; do addr[$p]=$a; done < <(ss -Htunap 2>/dev/null |
-                sed -n 's/.* \(127\.200\.[0-9]*\.[0-9]*\):[0-9]* .*pid=\([0-9]*\),.*/\2 \1/p')
-            for k in $kids; do
-                local v
-                v=$(awk '/^Pss:/{print $2}' "/proc/$k/smaps_rollup" 2>/dev/null)
-                [[ -n "$v" && -n "${addr[$k]:-}" ]] || continue
-                local key=${addr[$k]}
-                ((v > ${peak[$key]:-0})) && peak[$key]=$v
-            done
-        fi
-        sleep 0.1
-    done
-    for k in "${!peak[@]}"; do echo "$k ${peak[$k]}"; done >"$2"
-}
-
-start=$SECONDS
-"$assay" run "$yaml" -p etsi-en-303-645 -p uk-psti -j 4 -o "$work/runs" >"$work/out" 2>"$work/err" &
-apid=$!
-sample "$apid" "$work/pss" &
-spid=$!
-wait "$apid"
-rc=$?
-wait "$spid"
-echo "assay run: exit $rc in $((SECONDS - start)) s"
-run=$(ls -d "$work"/runs/*/ 2>/dev/null | head -n 1)
-if ((rc == 2 || rc >= 4)) || [[ -z "$run" || ! -f "$run/run.json" ]]; then
-    fail "assay did not finish the run (exit $rc)"
-    tail -20 "$work/err"
-    exit 1
-fi
-rj=$run/run.json
-
-if grep -E "AddressSanitizer|LeakSanitizer|runtime error:" "$work/err" >/dev/null; then
-    fail "sanitizer report in assay's output"
-    grep -E -A5 "AddressSanitizer|LeakSanitizer|runtime error:" "$work/err" | head -30
-fi
+. "$(dirname "$0")/hostile_lib.sh"
+hostile_run 4
 
 n_error=$(jq '[.devices[].testcases[] | select(.verdict == "ERROR")] | length' "$rj")
 ((n_error == 0)) || {
@@ -140,22 +99,7 @@ done
 if (($(tr -cd '\000' <"$html" | wc -c) > 0)); then fail "report.html holds a NUL byte"; fi
 
 # Memory: peak PSS per device.
-known=$src/fixtures/hostile/known-over-budget
-echo "peak worker PSS per device (kB):"
-while read -r a kb; do
-    id=$(awk -v a="$a" '/^  - id: /{id=$3} $1=="address:" && $2==a {print id}' "$yaml")
-    note=
-    if ((kb > 16384)); then
-        if grep -q "^$id " "$known" 2>/dev/null; then
-            note=" (over 16 MB: known, $(grep "^$id " "$known" | cut -d' ' -f2-))"
-        elif [[ "$sanitized" == ON ]]; then
-            note=" (over 16 MB: sanitized build, not judged)"
-        else
-            fail "$id: worker PSS $kb kB over the 16 MB budget"
-        fi
-    fi
-    echo "  $id $kb$note"
-done < <(sort -k2 -n -r "$work/pss")
+hostile_pss_judge "$sanitized" "$src/fixtures/hostile/known-over-budget"
 echo "largest child max RSS: $(jq .resources.largest_child_max_rss_kb "$rj") kB"
 jq -r '.counts | to_entries | map("\(.key) \(.value)") | join(", ")' "$rj"
 

@@ -14,7 +14,9 @@
 # the huge CONNACK is reported as "not a CONNACK" in the journal of the
 # device's connection attempts rather than taken for an acceptance. The run
 # uses the bench's own worker_memory_mb (16 MB by default; the sanitized
-# build gets 64 MB, as ASan's own allocations count there too).
+# build gets 64 MB, as ASan's own allocations count there too), and each
+# worker's peak PSS is printed; in an unsanitized build one over 16 MB fails
+# (hostile_lib.sh).
 set -uo pipefail
 
 build=${1:?build dir}
@@ -36,25 +38,15 @@ trap cleanup EXIT
     exit 1
 }
 yaml=$work/bench/bench.yaml
+sanitized=OFF
 if grep -q 'ASSAY_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+    sanitized=ON
     sed -i 's/^  timeout_ms: 2000$/  timeout_ms: 2000\n  worker_memory_mb: 64/' "$yaml"
 fi
 
-start=$SECONDS
-"$assay" run "$yaml" -p etsi-en-303-645 -p uk-psti -j 2 -o "$work/runs" >"$work/out" 2>"$work/err"
-rc=$?
-echo "assay run: exit $rc in $((SECONDS - start)) s"
-run=$(ls -d "$work"/runs/*/ 2>/dev/null | head -n 1)
-if ((rc == 2 || rc >= 4)) || [[ -z "$run" || ! -f "$run/run.json" ]]; then
-    fail "assay did not finish the run (exit $rc)"
-    tail -20 "$work/err"
-    exit 1
-fi
-rj=$run/run.json
-if grep -E "AddressSanitizer|LeakSanitizer|runtime error:" "$work/err" >/dev/null; then
-    fail "sanitizer report in assay's output"
-    grep -E -A5 "AddressSanitizer|LeakSanitizer|runtime error:" "$work/err" | head -30
-fi
+. "$(dirname "$0")/hostile_lib.sh"
+hostile_run 2
+hostile_pss_judge "$sanitized" /dev/null
 
 for dev in hx-mqtt-flood hx-mqtt-huge; do
     n=$(jq --arg d "$dev" '[.devices[] | select(.id == $d) | .testcases[] |

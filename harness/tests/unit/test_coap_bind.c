@@ -13,21 +13,12 @@
 
 #include "lua/bind_coap.h"
 #include "test_coap_server.h"
+#include "test_bind_util.h"
 
 static struct test_coap_server server;
 static struct scope scope;
 static struct binding_env env;
 static int silent_fd = -1;
-static int sink_entries;
-
-static void count_entry(void *ctx, const struct transcript_entry *e)
-{
-    (void)ctx;
-    (void)e;
-    sink_entries++;
-}
-
-static const struct transcript_sink sink = {count_entry, NULL};
 
 static int setup(void **state)
 {
@@ -38,7 +29,7 @@ static int setup(void **state)
         return -1;
     silent_fd = test_coap_silent_socket(&silent);
     env = (struct binding_env){
-        .sink = &sink, .scope = &scope, .timeout_ms = 2000, .max_connections = 1};
+        .sink = &test_bind_sink, .scope = &scope, .timeout_ms = 2000, .max_connections = 1};
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     bind_coap_push(L, &env);
@@ -65,27 +56,6 @@ static int teardown(void **state)
         close(silent_fd);
     scope_release(&scope);
     return 0;
-}
-
-/* Runs a chunk; fails the test with Lua's message if it raises. */
-static void run(lua_State *L, const char *code)
-{
-    if (luaL_loadstring(L, code) != LUA_OK || lua_pcall(L, 0, 0, 0) != LUA_OK) {
-        print_error("lua: %s\n", lua_tostring(L, -1));
-        lua_pop(L, 1);
-        fail();
-    }
-}
-
-/* Expects the chunk to raise an error containing `needle`. */
-static void run_raises(lua_State *L, const char *code, const char *needle)
-{
-    assert_int_equal(luaL_loadstring(L, code), LUA_OK);
-    assert_int_not_equal(lua_pcall(L, 0, 0, 0), LUA_OK);
-    if (!strstr(lua_tostring(L, -1), needle))
-        print_error("lua error was: %s\n", lua_tostring(L, -1));
-    assert_non_null(strstr(lua_tostring(L, -1), needle));
-    lua_pop(L, 1);
 }
 
 static void test_methods(void **state)

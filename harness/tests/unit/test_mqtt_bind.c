@@ -12,21 +12,12 @@
 
 #include "lua/bind_mqtt.h"
 #include "test_mqtt_broker.h"
+#include "test_bind_util.h"
 
 static struct test_mqtt_broker anon, auth, tls;
 static struct scope scope;
 static struct binding_env env;
 static int silent_fd = -1;
-static int sink_entries;
-
-static void count_entry(void *ctx, const struct transcript_entry *e)
-{
-    (void)ctx;
-    (void)e;
-    sink_entries++;
-}
-
-static const struct transcript_sink sink = {count_entry, NULL};
 
 static void set_int(lua_State *L, const char *name, lua_Integer v)
 {
@@ -51,7 +42,7 @@ static int setup(void **state)
         return -1;
     silent_fd = test_mqtt_silent_listener(&silent);
     env = (struct binding_env){
-        .sink = &sink, .scope = &scope, .timeout_ms = 4000, .max_connections = 1};
+        .sink = &test_bind_sink, .scope = &scope, .timeout_ms = 4000, .max_connections = 1};
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     bind_mqtt_push(L, &env);
@@ -79,25 +70,6 @@ static int teardown(void **state)
         close(silent_fd);
     scope_release(&scope);
     return 0;
-}
-
-static void run(lua_State *L, const char *code)
-{
-    if (luaL_loadstring(L, code) != LUA_OK || lua_pcall(L, 0, 0, 0) != LUA_OK) {
-        print_error("lua: %s\n", lua_tostring(L, -1));
-        lua_pop(L, 1);
-        fail();
-    }
-}
-
-static void run_raises(lua_State *L, const char *code, const char *needle)
-{
-    assert_int_equal(luaL_loadstring(L, code), LUA_OK);
-    assert_int_not_equal(lua_pcall(L, 0, 0, 0), LUA_OK);
-    if (!strstr(lua_tostring(L, -1), needle))
-        print_error("lua error was: %s\n", lua_tostring(L, -1));
-    assert_non_null(strstr(lua_tostring(L, -1), needle));
-    lua_pop(L, 1);
 }
 
 static void test_connect(void **state)
