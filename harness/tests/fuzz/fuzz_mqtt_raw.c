@@ -1,13 +1,17 @@
 /*
  * fuzz_mqtt_raw.c: libFuzzer target for the MQTT reply parser of the raw path
- * (mqttraw_parse), which reads whatever a device sends.
+ * (mqttraw_parse) and the session's PUBLISH header decoder
+ * (mqttraw_publish_header), which read whatever a device sends.
  *
  * Built with clang -fsanitize=fuzzer by scripts/fuzz, and with the ordinary
  * compiler together with replay_main.c so the corpus is replayed in the
  * default test run. Beyond "no crash", it checks the parser's promises: a
  * whole packet only when it fits the buffer, lengths that add up, caps on the
  * kept first bytes and SUBACK codes, and a walk over a stream of packets that
- * always moves forward.
+ * always moves forward. Every PUBLISH header met on the walk is decoded from
+ * a copy holding only the bytes the decoder may read, at every prefix length
+ * the session can hold (so ASan sees a read beyond them), and its offsets
+ * must stay inside the packet.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +36,36 @@ static void check(const struct mqttraw_packet *p, int st, size_t len)
     }
 }
 
+/* Decodes the PUBLISH header of p (at buf, `avail` bytes there) from each prefix. */
+static void check_publish(const uint8_t *buf, size_t avail, const struct mqttraw_packet *p)
+{
+    size_t most = avail < p->total_len ? avail : p->total_len;
+    int last = 0;
+    for (size_t have = 0; have <= most; have++) {
+        struct mqttraw_pubhdr h;
+        uint8_t *copy = malloc(have ? have : 1);
+        if (copy == NULL) {
+            return;
+        }
+        memcpy(copy, buf, have);
+        int d = mqttraw_publish_header(copy, have, p, &h);
+        free(copy);
+        if (d < -1 || d > 1 || (last != 0 && d != last)) {
+            abort(); /* once decided, more bytes do not change the answer */
+        }
+        last = d;
+        if (d == 1 &&
+            (h.qos < 0 || h.qos > 2 || (h.qos == 0) != (h.pid == -1) || h.pid > 65535 ||
+             h.topic_off < p->header_len + 2 || h.topic_off + h.topic_len > h.payload_off ||
+             h.payload_off > have || h.payload_off + h.payload_len != p->total_len)) {
+            abort();
+        }
+        if (d == 1 && have > h.payload_off + 64) {
+            break; /* the payload is not read: longer prefixes decode the same */
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *buf = malloc(size ? size : 1);
@@ -45,6 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct mqttraw_packet p;
         int st = mqttraw_parse(buf + off, size - off, &p);
         check(&p, st, size - off);
+        if (p.type == MQTTRAW_PUBLISH && p.header_len > 0) {
+            check_publish(buf + off, size - off, &p);
+        }
         if (st != MQTTRAW_PARSE_OK || p.total_len == 0) {
             break;
         }
