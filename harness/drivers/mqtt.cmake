@@ -13,6 +13,7 @@ add_library(assay_drv_mqtt STATIC
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_session.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_collect.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_frame.c
+    ${CMAKE_CURRENT_LIST_DIR}/mqtt_props.c
     ${CMAKE_CURRENT_LIST_DIR}/tlsprobe.c)
 assay_target_defaults(assay_drv_mqtt)
 target_include_directories(assay_drv_mqtt PUBLIC ${ASSAY_MQTT_HARNESS})
@@ -32,6 +33,8 @@ target_link_libraries(assay_test_mqtt_broker PUBLIC assay_core)
 assay_add_unit_test(NAME test_mqtt_frame SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_frame.c
     LIBS assay_drv_mqtt)
 assay_add_unit_test(NAME test_mqtt SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt.c
+    LIBS assay_drv_mqtt assay_test_mqtt_broker)
+assay_add_unit_test(NAME test_mqtt5 SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt5.c
     LIBS assay_drv_mqtt assay_test_mqtt_broker)
 assay_add_unit_test(NAME test_mqtt_raw SOURCES ${ASSAY_MQTT_UNIT}/test_mqtt_raw.c
     LIBS assay_drv_mqtt assay_test_mqtt_broker)

@@ -2,14 +2,15 @@
  * mqtt.h: the MQTT driver: connect, subscribe-and-collect and publish, MQTT
  * 3.1.1 and 5, plain TCP or TLS.
  *
- * Two engines behind one API. MQTT 3.1.1 (plain TCP or TLS) goes through the
- * raw path (mqtt_session.c over mqtt_conn.h): frames built by hand, every
- * packet read by the bounded parser (mqtt_raw.h) into a buffer of fixed
- * size, nothing allocated from a length the device declares, every
- * handshake, read and write under a deadline. MQTT 5, a password holding NUL
- * bytes, and `paho = true` use paho.mqtt.c's synchronous client WITHOUT
- * callbacks, one client at a time, on the caller's thread (TOOLCHAIN.md 4c):
- * messages are pulled with MQTTClient_receive and a timeout.
+ * Two engines behind one API. MQTT 3.1.1 and MQTT 5 (plain TCP or TLS) go
+ * through the raw path (mqtt_session.c and mqtt_collect.c over mqtt_conn.h):
+ * frames built by hand, every packet read by the bounded parser (mqtt_raw.h,
+ * MQTT 5 properties included) into a buffer of fixed size, nothing allocated
+ * from a length the device declares, every handshake, read and write under a
+ * deadline. Only a password holding NUL bytes and `paho = true` use
+ * paho.mqtt.c's synchronous client WITHOUT callbacks, one client at a time,
+ * on the caller's thread (TOOLCHAIN.md 4c): messages are pulled with
+ * MQTTClient_receive and a timeout.
  *
  * Every operation checks the run's scope before any socket is opened
  * (ASSAY_ESCOPE otherwise, no traffic), has a deadline, and writes what it
@@ -76,7 +77,8 @@ struct mqttdrv_connect_opts {
     const char *username;  /* NULL: anonymous */
     const char *password;  /* NULL: none; may hold any bytes (password_len) */
     size_t password_len;
-    int keepalive_s; /* 0: 60 */
+    int keepalive_s;           /* 0: 60 (MQTT 5: a Server Keep Alive in the CONNACK overrides it) */
+    uint32_t session_expiry_s; /* MQTT 5 on the raw engine: Session Expiry Interval; 0: none */
     struct mqttdrv_tls tls;
     bool paho; /* use paho even where the raw path serves (comparisons, tests) */
 };
@@ -102,6 +104,10 @@ const char *mqttdrv_outcome_name(enum mqttdrv_outcome o);
 /* The meaning of a CONNACK code for a protocol version: "accepted", "not authorised",
  * "bad user name or password", ... ; "unknown" for codes the version does not define. */
 const char *mqttdrv_connack_reason(int version, int code);
+
+/* The meaning of any MQTT 5 reason code (CONNACK, SUBACK, PUBACK, DISCONNECT, ...): "not
+ * authorised", "session taken over", ...; for version 4 as mqttdrv_connack_reason. */
+const char *mqttdrv_reason_name(int version, int code);
 
 /*
  * One CONNECT attempt, then DISCONNECT when accepted. Returns 0 with `ack`

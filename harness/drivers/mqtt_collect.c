@@ -128,6 +128,13 @@ static bool take_suback(struct mqttrs *s, struct mqttdrv_collect *c,
                 "SUBACK code%s %s after %lld ms%s", n > 1 ? "s" : "", codes,
                 (long long)(clock_now_ms() - start),
                 pkt->nsuback != n ? " (not one code per filter)" : "");
+    if (s->version == 5) {
+        char text[400];
+        mqttrs_describe_props(&pkt->props, text, sizeof text);
+        if (text[0])
+            mqttrs_note(s, "suback-properties", "SUBACK %s%s",
+                        pkt->props.malformed ? "" : "properties: ", text);
+    }
     return true;
 }
 
@@ -239,6 +246,13 @@ static int collect_one(struct mqttrs *s, struct mqttdrv_collect *c, struct windo
         mqttrs_send_ack(s, MQTTRAW_PUBCOMP, pkt.packet_id, clock_deadline(s->timeout_ms));
         break;
     case MQTTRAW_PINGRESP: break;
+    case MQTTRAW_DISCONNECT: {
+        int code = pkt.reason_code > 0 ? pkt.reason_code : 0;
+        mqttrs_lose(s, c, "the broker sent DISCONNECT (reason 0x%02x, %s)", (unsigned)code,
+                    code ? mqttdrv_reason_name(s->version, code) : "normal disconnection");
+        *stop = true;
+        return 0;
+    }
     default:
         mqttrs_note(s, "ignored", "unexpected %s (%lu bytes) while collecting: ignored",
                     mqttraw_type_name(pkt.type), (unsigned long)pkt.remaining);
@@ -259,7 +273,7 @@ int mqttrs_subscribe(struct mqttrs *s, const char *const *filters, size_t n, int
     out->nfilters = n;
     for (size_t i = 0; i < MQTTDRV_MAX_FILTERS; i++)
         out->suback_codes[i] = -1;
-    if ((rc = mqttraw_subscribe_many_frame(&f, pid, filters, n, qos)) != 0)
+    if ((rc = mqttraw_subscribe_many_frame(&f, s->version, pid, filters, n, qos)) != 0)
         return assay_fail(err, rc, "mqtt: cannot build the SUBSCRIBE");
     mqttdrv_log_subscribe(s->sink, s->peer, filters, n, qos, cap_n, budget, ms, quiet_ms);
     struct window w = {.cap_n = cap_n, .budget = budget, .quiet_ms = quiet_ms};

@@ -1,5 +1,5 @@
-/* mqtt_frame.c: MQTT 3.1.1 frame builders and the bounded reply parser (mqtt_raw.h). Pure, no I/O.
- */
+/* mqtt_frame.c: MQTT 3.1.1 and 5 frame builders and the bounded reply parser (mqtt_raw.h). Pure,
+ * no I/O. */
 #include "mqtt_raw.h"
 
 #include <stdlib.h>
@@ -103,23 +103,45 @@ void mqttraw_frame_free(struct mqttraw_frame *f)
     f->len = 0;
 }
 
-int mqttraw_connect_frame(struct mqttraw_frame *f, const char *client_id, const char *username,
-                          const char *password, uint16_t keepalive_s)
+/* An empty property length (MQTT 5 only). */
+static void put_no_props(struct buf *b, int version)
+{
+    if (version == 5)
+        put_u8(b, 0);
+}
+
+int mqttraw_connect_frame(struct mqttraw_frame *f, int version, const char *client_id,
+                          const char *username, const char *password, uint16_t keepalive_s,
+                          uint32_t session_expiry_s)
 {
     struct buf b = {0};
-    uint8_t flags = 0x02; /* clean session */
+    uint8_t flags = 0x02; /* clean session / clean start */
     const char *id = client_id ? client_id : "";
+    f->bytes = NULL;
+    f->len = 0;
     if (strlen(id) > 65535 || (username && strlen(username) > 65535) ||
-        (password && strlen(password) > 65535))
+        (password && strlen(password) > 65535) || (version != 4 && version != 5) ||
+        (version == 4 && session_expiry_s))
         return ASSAY_EINVAL;
     if (username)
         flags |= 0x80;
     if (password)
         flags |= 0x40;
     put_str(&b, "MQTT", 4);
-    put_u8(&b, 4); /* protocol level: 3.1.1 */
+    put_u8(&b, (uint8_t)version); /* protocol level: 4 is 3.1.1 */
     put_u8(&b, flags);
     put_u16(&b, keepalive_s);
+    if (version == 5 && session_expiry_s) {
+        uint8_t prop[6] = {5,
+                           0x11,
+                           (uint8_t)(session_expiry_s >> 24),
+                           (uint8_t)(session_expiry_s >> 16),
+                           (uint8_t)(session_expiry_s >> 8),
+                           (uint8_t)session_expiry_s};
+        put(&b, prop, sizeof prop);
+    } else {
+        put_no_props(&b, version);
+    }
     put_str(&b, id, strlen(id));
     if (username)
         put_str(&b, username, strlen(username));
@@ -128,44 +150,38 @@ int mqttraw_connect_frame(struct mqttraw_frame *f, const char *client_id, const 
     return finish(f, MQTTRAW_CONNECT << 4, &b);
 }
 
-int mqttraw_publish_frame(struct mqttraw_frame *f, const uint8_t *topic, size_t topic_len,
-                          const uint8_t *payload, size_t len, int qos, bool retain,
-                          uint16_t packet_id)
+int mqttraw_publish_frame(struct mqttraw_frame *f, int version, const uint8_t *topic,
+                          size_t topic_len, const uint8_t *payload, size_t len, int qos,
+                          bool retain, uint16_t packet_id)
 {
     struct buf b = {0};
-    if (topic_len > 65535 || qos < 0 || qos > 2 || (len && !payload) || (topic_len && !topic))
+    f->bytes = NULL;
+    f->len = 0;
+    if (topic_len > 65535 || qos < 0 || qos > 2 || (len && !payload) || (topic_len && !topic) ||
+        (version != 4 && version != 5))
         return ASSAY_EINVAL;
     put_str(&b, topic, topic_len);
     if (qos > 0)
         put_u16(&b, packet_id);
+    put_no_props(&b, version);
     put(&b, payload, len);
     return finish(f, (uint8_t)(MQTTRAW_PUBLISH << 4 | qos << 1 | (retain ? 1 : 0)), &b);
 }
 
-int mqttraw_subscribe_frame(struct mqttraw_frame *f, uint16_t packet_id, const char *filter,
-                            int qos)
-{
-    struct buf b = {0};
-    if (!filter || strlen(filter) > 65535 || qos < 0 || qos > 2)
-        return ASSAY_EINVAL;
-    put_u16(&b, packet_id);
-    put_str(&b, filter, strlen(filter));
-    put_u8(&b, (uint8_t)qos);
-    return finish(f, MQTTRAW_SUBSCRIBE << 4 | 0x02, &b);
-}
-
-int mqttraw_subscribe_many_frame(struct mqttraw_frame *f, uint16_t packet_id,
+int mqttraw_subscribe_many_frame(struct mqttraw_frame *f, int version, uint16_t packet_id,
                                  const char *const *filters, size_t n, int qos)
 {
     struct buf b = {0};
     f->bytes = NULL;
     f->len = 0;
-    if (!filters || n == 0 || n > MQTTRAW_MAX_SUBACK || qos < 0 || qos > 2)
+    if (!filters || n == 0 || n > MQTTRAW_MAX_SUBACK || qos < 0 || qos > 2 ||
+        (version != 4 && version != 5))
         return ASSAY_EINVAL;
     for (size_t i = 0; i < n; i++)
         if (!filters[i] || strlen(filters[i]) > 65535)
             return ASSAY_EINVAL;
     put_u16(&b, packet_id);
+    put_no_props(&b, version);
     for (size_t i = 0; i < n; i++) {
         put_str(&b, filters[i], strlen(filters[i]));
         put_u8(&b, (uint8_t)qos);
@@ -187,9 +203,15 @@ int mqttraw_pingreq_frame(struct mqttraw_frame *f)
     return finish(f, MQTTRAW_PINGREQ << 4, &b);
 }
 
-int mqttraw_disconnect_frame(struct mqttraw_frame *f)
+int mqttraw_disconnect_frame(struct mqttraw_frame *f, int version, uint8_t reason)
 {
     struct buf b = {0};
+    f->bytes = NULL;
+    f->len = 0;
+    if (version != 4 && version != 5)
+        return ASSAY_EINVAL;
+    if (version == 5)
+        put_u8(&b, reason);
     return finish(f, MQTTRAW_DISCONNECT << 4, &b);
 }
 
@@ -224,7 +246,7 @@ static int bad_length_frame(struct mqttraw_frame *f)
 static int topic_frame(struct mqttraw_frame *f, const char *topic, size_t n)
 {
     static const uint8_t payload[] = "assay";
-    return mqttraw_publish_frame(f, (const uint8_t *)topic, n, payload, sizeof payload - 1, 0,
+    return mqttraw_publish_frame(f, 4, (const uint8_t *)topic, n, payload, sizeof payload - 1, 0,
                                  false, 0);
 }
 
@@ -246,8 +268,8 @@ int mqttraw_kind_frame(struct mqttraw_frame *f, enum mqttraw_kind k, size_t over
         if (!(payload = malloc(n)))
             return ASSAY_ENOMEM;
         memset(payload, 'A', n);
-        rc = mqttraw_publish_frame(f, (const uint8_t *)"assay/oversize", 14, payload, n, 0, false,
-                                   0);
+        rc = mqttraw_publish_frame(f, 4, (const uint8_t *)"assay/oversize", 14, payload, n, 0,
+                                   false, 0);
         free(payload);
         return rc;
     }
@@ -268,7 +290,7 @@ const char *mqttraw_type_name(int type)
     return type >= 0 && type < 16 ? names[type] : "reserved";
 }
 
-static void decode_body(const uint8_t *body, uint32_t n, struct mqttraw_packet *out)
+static void decode_v4(const uint8_t *body, uint32_t n, struct mqttraw_packet *out)
 {
     switch (out->type) {
     case MQTTRAW_CONNACK:
@@ -285,10 +307,10 @@ static void decode_body(const uint8_t *body, uint32_t n, struct mqttraw_packet *
         }
         break;
     case MQTTRAW_PUBACK:
-    case 5:
-    case 6:
-    case 7:
-    case 11:
+    case MQTTRAW_PUBREC:
+    case MQTTRAW_PUBREL:
+    case MQTTRAW_PUBCOMP:
+    case 11: /* UNSUBACK */
         if (n >= 2)
             out->packet_id = body[0] << 8 | body[1];
         break;
@@ -296,13 +318,74 @@ static void decode_body(const uint8_t *body, uint32_t n, struct mqttraw_packet *
     }
 }
 
+/* Reads properties at body[off] when the packet has any; returns the offset after them, or n
+ * when they are malformed. */
+static uint32_t props_at(const uint8_t *body, uint32_t n, uint32_t off, struct mqttraw_packet *out)
+{
+    size_t used;
+    if (off >= n)
+        return n;
+    if (mqttraw_props_read(body + off, n - off, &out->props, &used) != 0)
+        return n;
+    return off + (uint32_t)used;
+}
+
+/* MQTT 5: reason codes and properties after the fields 3.1.1 has. */
+static void decode_v5(const uint8_t *body, uint32_t n, struct mqttraw_packet *out)
+{
+    uint32_t off;
+    switch (out->type) {
+    case MQTTRAW_CONNACK:
+        if (n >= 2) {
+            out->session_present = (body[0] & 1) != 0;
+            out->connack_code = body[1];
+            props_at(body, n, 2, out);
+        }
+        break;
+    case MQTTRAW_SUBACK:
+    case 11: /* UNSUBACK */
+        if (n >= 2) {
+            out->packet_id = body[0] << 8 | body[1];
+            off = props_at(body, n, 2, out);
+            if (out->type == MQTTRAW_SUBACK && !out->props.malformed)
+                for (uint32_t i = off; i < n && out->nsuback < MQTTRAW_MAX_SUBACK; i++)
+                    out->suback_codes[out->nsuback++] = body[i];
+        }
+        break;
+    case MQTTRAW_PUBACK:
+    case MQTTRAW_PUBREC:
+    case MQTTRAW_PUBREL:
+    case MQTTRAW_PUBCOMP:
+        if (n >= 2) {
+            out->packet_id = body[0] << 8 | body[1];
+            out->reason_code = n >= 3 ? body[2] : 0;
+            props_at(body, n, 3, out);
+        }
+        break;
+    case MQTTRAW_DISCONNECT:
+    case MQTTRAW_AUTH:
+        out->reason_code = n >= 1 ? body[0] : 0;
+        props_at(body, n, 1, out);
+        break;
+    default: break;
+    }
+}
+
 int mqttraw_parse(const uint8_t *buf, size_t len, struct mqttraw_packet *out)
+{
+    return mqttraw_parse_version(buf, len, 4, out);
+}
+
+int mqttraw_parse_version(const uint8_t *buf, size_t len, int version, struct mqttraw_packet *out)
 {
     uint32_t value = 0, mult = 1;
     size_t i;
     memset(out, 0, sizeof *out);
+    out->version = version == 5 ? 5 : 4;
     out->connack_code = -1;
     out->packet_id = -1;
+    out->reason_code = -1;
+    mqttraw_props_init(&out->props);
     if (!buf || len == 0)
         return MQTTRAW_PARSE_SHORT;
     out->nfirst = len < MQTTRAW_FIRST_MAX ? len : MQTTRAW_FIRST_MAX;
@@ -326,7 +409,10 @@ int mqttraw_parse(const uint8_t *buf, size_t len, struct mqttraw_packet *out)
     out->total_len = out->header_len + value;
     if (len - out->header_len < value)
         return MQTTRAW_PARSE_SHORT;
-    decode_body(buf + out->header_len, value, out);
+    if (out->version == 5)
+        decode_v5(buf + out->header_len, value, out);
+    else
+        decode_v4(buf + out->header_len, value, out);
     return MQTTRAW_PARSE_OK;
 }
 
@@ -352,6 +438,26 @@ int mqttraw_publish_header(const uint8_t *buf, size_t have, const struct mqttraw
         return 0;
     if (h->qos)
         h->pid = buf[h->payload_off - 2] << 8 | buf[h->payload_off - 1];
+    if (pkt->version == 5) {
+        /* the properties: their length, then all of them within the first `have` bytes */
+        size_t off = h->payload_off, lim = have < pkt->total_len ? have : pkt->total_len;
+        uint32_t plen;
+        size_t lv;
+        struct mqttraw_props pr;
+        int r = mqttraw_varint_read(buf + off, lim - off, &plen, &lv);
+        if (r < 0 || (r == 0 && lim == pkt->total_len))
+            return -1;
+        if (r == 0)
+            return 0;
+        if (plen > pkt->total_len - off - lv)
+            return -1;
+        h->props_len = lv + plen;
+        h->payload_off = off + h->props_len;
+        if (have < h->payload_off)
+            return 0;
+        if (mqttraw_props_read(buf + off, h->props_len, &pr, &lv) != 0)
+            return -1;
+    }
     h->payload_len = pkt->total_len - h->payload_off;
     return 1;
 }

@@ -42,10 +42,11 @@ void mqttdrv_log_message(const struct transcript_sink *sink, const char *peer,
 
 /* ---- the raw engine (mqtt_session.c, mqtt_collect.c) ---- */
 
-/* A raw MQTT 3.1.1 session over mqtt_conn.h. Opaque. */
+/* A raw MQTT 3.1.1 or 5 session over mqtt_conn.h (mqtt_session.h). Opaque. */
 struct mqttrs;
 
-/* True when o can be served by the raw engine (3.1.1, a password without NULs, not o->paho). */
+/* True when o can be served by the raw engine (3.1.1 or 5, a password without NULs, not o->paho).
+ */
 bool mqttrs_serves(const struct mqttdrv_connect_opts *o);
 
 /* As mqttdrv_session_open, on the raw engine. peer is the session's name for transcripts. */

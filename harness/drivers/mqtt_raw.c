@@ -74,7 +74,8 @@ static int do_preface(struct mqttconn *c, const struct mqttraw_preface *p, assay
     *code = -1;
     if (!p->client_id)
         default_id(id, sizeof id);
-    rc = mqttraw_connect_frame(&f, p->client_id ? p->client_id : id, p->username, p->password, 30);
+    rc = mqttraw_connect_frame(&f, 4, p->client_id ? p->client_id : id, p->username, p->password,
+                               30, 0);
     if (rc)
         return assay_fail(err, rc, "mqtt raw: cannot build CONNECT");
     rc = mqttconn_send(c, f.bytes, f.len, deadline, err);
@@ -228,7 +229,7 @@ static void ping(struct mqttconn *c, struct mqttraw_alive *a, assay_ms deadline)
         a->outcome = MQTTRAW_RESET;
     }
     mqttraw_frame_free(&f);
-    if (a->pingresp && mqttraw_disconnect_frame(&f) == 0) {
+    if (a->pingresp && mqttraw_disconnect_frame(&f, 4, 0) == 0) {
         mqttconn_send(c, f.bytes, f.len, deadline, &ignored);
         mqttraw_frame_free(&f);
     }

@@ -1,6 +1,6 @@
 /*
  * mqtt_session.c: the raw engine of the MQTT driver (mqtt.h, mqtt_internal.h):
- * an MQTT 3.1.1 session over mqtt_conn.h (plain TCP or TLS) whose every
+ * an MQTT 3.1.1 or 5 session over mqtt_conn.h (plain TCP or TLS) whose every
  * packet is read by the bounded parser into a fixed receive buffer; here the
  * connection, open and close, and publish (subscribe and collect:
  * mqtt_collect.c).
@@ -9,7 +9,10 @@
  * ack, and a PUBLISH with a topic and payload of that size) is read whole;
  * any packet but a PUBLISH declaring more than the buffer is a protocol
  * violation that ends the session. So a broker that declares 256 MB costs at
- * most the buffer.
+ * most the buffer. MQTT 5 properties are read by the bounded property reader:
+ * those that matter to the session (Server Keep Alive, Maximum Packet Size)
+ * are honoured, the rest recorded in the transcript, and malformed property
+ * data is reported there as what the broker sent.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,7 +27,7 @@
 
 bool mqttrs_serves(const struct mqttdrv_connect_opts *o)
 {
-    return o && !o->paho && (o->version == 0 || o->version == 4) &&
+    return o && !o->paho && (o->version == 0 || o->version == 4 || o->version == 5) &&
            (!o->password || strlen(o->password) == o->password_len);
 }
 
@@ -92,7 +95,7 @@ enum mqttrs_rd mqttrs_fill(struct mqttrs *s, assay_ms deadline)
 enum mqttrs_rd mqttrs_next_packet(struct mqttrs *s, assay_ms deadline, struct mqttraw_packet *pkt)
 {
     for (;;) {
-        int st = mqttraw_parse(s->rx, s->nrx, pkt);
+        int st = mqttraw_parse_version(s->rx, s->nrx, s->version, pkt);
         if (st == MQTTRAW_PARSE_OK)
             return MQTTRS_RD_OK;
         if (st == MQTTRAW_PARSE_BAD)
@@ -161,6 +164,49 @@ void mqttrs_ack_publish(struct mqttrs *s, const struct mqttraw_pubhdr *h, assay_
         mqttrs_send_ack(s, MQTTRAW_PUBREC, h->pid, deadline);
 }
 
+static size_t put_str_prop(char *out, size_t cap, size_t o, const char *name,
+                           const struct mqttraw_propstr *v)
+{
+    char shown[MQTTRAW_PROP_STR_MAX * 4 + 8];
+    if (!v->present || o >= cap)
+        return o;
+    mqttdrv_escape(v->bytes, v->len, shown, sizeof shown);
+    return o + (size_t)snprintf(out + o, cap - o, "%s%s=%s%s", o ? ", " : "", name, shown,
+                                v->len < v->full_len ? "..." : "");
+}
+
+static size_t put_int_prop(char *out, size_t cap, size_t o, const char *name, int64_t v)
+{
+    if (v < 0 || o >= cap)
+        return o;
+    return o + (size_t)snprintf(out + o, cap - o, "%s%s=%lld", o ? ", " : "", name, (long long)v);
+}
+
+void mqttrs_describe_props(const struct mqttraw_props *pr, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    if (pr->malformed) {
+        snprintf(out, cap, "malformed properties: %s", pr->why);
+        return;
+    }
+    o = put_str_prop(out, cap, o, "assigned client id", &pr->assigned_client_id);
+    o = put_str_prop(out, cap, o, "reason string", &pr->reason_string);
+    o = put_str_prop(out, cap, o, "server reference", &pr->server_reference);
+    o = put_int_prop(out, cap, o, "server keep alive", pr->server_keepalive);
+    o = put_int_prop(out, cap, o, "maximum packet size", pr->max_packet_size);
+    o = put_int_prop(out, cap, o, "session expiry", pr->session_expiry);
+    o = put_int_prop(out, cap, o, "receive maximum", pr->receive_max);
+    o = put_int_prop(out, cap, o, "maximum QoS", pr->max_qos);
+    o = put_int_prop(out, cap, o, "retain available", pr->retain_available);
+    o = put_int_prop(out, cap, o, "topic alias maximum", pr->topic_alias_max);
+    o = put_int_prop(out, cap, o, "wildcard subscriptions", pr->wildcard_available);
+    o = put_int_prop(out, cap, o, "subscription identifiers", pr->subid_available);
+    o = put_int_prop(out, cap, o, "shared subscriptions", pr->shared_available);
+    if (pr->user_properties && o < cap)
+        snprintf(out + o, cap - o, "%s%zu user properties", o ? ", " : "", pr->user_properties);
+}
+
 /* ---- open and close ---- */
 
 static void default_id(char *out, size_t cap)
@@ -178,10 +224,29 @@ static void log_connect(const struct mqttrs *s, const struct mqttdrv_connect_opt
         mqttdrv_escape(o->username, strlen(o->username), user, sizeof user);
     mqttdrv_escape(id, strlen(id), shown, sizeof shown);
     mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "connect", NULL, 0,
-                "CONNECT MQTT 3.1.1%s client_id=%s username: %s password: %s%zu chars%s "
+                "CONNECT MQTT %s%s client_id=%s username: %s password: %s%zu chars%s "
                 "timeout=%d ms",
-                o->tls.enabled ? " over TLS" : "", shown, user, o->password ? "" : "(none, ",
-                o->password ? o->password_len : 0, o->password ? "" : ")", s->timeout_ms);
+                s->version == 5 ? "5" : "3.1.1", o->tls.enabled ? " over TLS" : "", shown, user,
+                o->password ? "" : "(none, ", o->password ? o->password_len : 0,
+                o->password ? "" : ")", s->timeout_ms);
+}
+
+/* MQTT 5: what the CONNACK's properties change for the session, and the transcript. */
+static void take_connack_props(struct mqttrs *s, const struct mqttraw_props *pr,
+                               struct mqttdrv_connack *ack)
+{
+    char text[400];
+    mqttrs_describe_props(pr, text, sizeof text);
+    if (pr->malformed)
+        snprintf(ack->detail, sizeof ack->detail, "CONNACK with malformed properties: %.100s",
+                 pr->why);
+    if (text[0])
+        mqttrs_note(s, "connack-properties", "CONNACK %s%s",
+                    pr->malformed ? "" : "properties: ", text);
+    if (pr->server_keepalive > 0)
+        s->keepalive_ms = pr->server_keepalive * 1000;
+    if (pr->max_packet_size > 0)
+        s->max_packet = pr->max_packet_size;
 }
 
 /* Reads the CONNACK into ack. */
@@ -190,9 +255,12 @@ static void read_connack(struct mqttrs *s, assay_ms start, assay_ms deadline,
 {
     struct mqttraw_packet pkt;
     enum mqttrs_rd r = mqttrs_next_packet(s, deadline, &pkt);
-    if (r == MQTTRS_RD_OK && pkt.type == MQTTRAW_CONNACK && pkt.remaining == 2) {
+    bool fits = s->version == 5 ? pkt.remaining >= 2 : pkt.remaining == 2;
+    if (r == MQTTRS_RD_OK && pkt.type == MQTTRAW_CONNACK && fits) {
         ack->code = pkt.connack_code;
         ack->outcome = ack->code == 0 ? MQTTDRV_ACCEPTED : MQTTDRV_REFUSED;
+        if (s->version == 5)
+            take_connack_props(s, &pkt.props, ack);
         mqttrs_consume(s, pkt.total_len);
     } else if (r == MQTTRS_RD_TIMEOUT) {
         ack->outcome = MQTTDRV_TIMEOUT;
@@ -210,7 +278,7 @@ static void read_connack(struct mqttrs *s, assay_ms start, assay_ms deadline,
     if (ack->code >= 0)
         mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_RECV, "connack", NULL, 0,
                     "CONNACK code %d (0x%02x, %s) after %lld ms", ack->code, (unsigned)ack->code,
-                    mqttdrv_connack_reason(4, ack->code), (long long)ack->elapsed_ms);
+                    mqttdrv_connack_reason(s->version, ack->code), (long long)ack->elapsed_ms);
     else
         mqttrs_note(s, ack->outcome == MQTTDRV_TIMEOUT ? "timeout" : "error",
                     "no CONNACK (%s) after %lld ms: %s", mqttdrv_outcome_name(ack->outcome),
@@ -235,13 +303,16 @@ int mqttrs_open(const struct mqttdrv_target *t, const struct mqttdrv_connect_opt
     s->timeout_ms = t->timeout_ms;
     s->keepalive_ms = (o->keepalive_s > 0 ? o->keepalive_s : 60) * 1000;
     s->next_pid = 1;
+    s->version = o->version == 5 ? 5 : 4;
+    s->max_packet = -1;
     mqttdrv_peer(s->peer, sizeof s->peer, t->host, t->port);
     if (!id) {
         default_id(idbuf, sizeof idbuf);
         id = idbuf;
     }
-    if ((rc = mqttraw_connect_frame(&f, id, o->username, o->password,
-                                    (uint16_t)(s->keepalive_ms / 1000))) != 0) {
+    if ((rc = mqttraw_connect_frame(&f, s->version, id, o->username, o->password,
+                                    (uint16_t)(s->keepalive_ms / 1000),
+                                    s->version == 5 ? o->session_expiry_s : 0)) != 0) {
         free(s);
         return assay_fail(err, rc, "mqtt: cannot build the CONNECT");
     }
@@ -285,9 +356,10 @@ void mqttrs_close(struct mqttrs *s)
     struct mqttraw_frame f;
     if (!s)
         return;
-    if (mqttrs_connected(s) && mqttraw_disconnect_frame(&f) == 0) {
+    if (mqttrs_connected(s) && mqttraw_disconnect_frame(&f, s->version, 0) == 0) {
         mqttrs_send_frame(s, &f, clock_deadline(DISCONNECT_MS));
-        mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "disconnect", NULL, 0, "DISCONNECT");
+        mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "disconnect", NULL, 0, "%s",
+                    s->version == 5 ? "DISCONNECT reason 0 (normal disconnection)" : "DISCONNECT");
     }
     mqttconn_close(&s->conn, CLOSE_DRAIN_MS);
     free(s);
@@ -295,7 +367,9 @@ void mqttrs_close(struct mqttrs *s)
 
 /* ---- publish ---- */
 
-/* Waits for the acknowledgement of an outgoing PUBLISH. 0, ASSAY_ETIMEOUT or ASSAY_ENET. */
+/* Waits for the acknowledgement of an outgoing PUBLISH. 0, ASSAY_ETIMEOUT or ASSAY_ENET. In
+ * MQTT 5 a PUBACK or PUBREC with a failure reason code (>= 0x80) ends the flow: the broker
+ * answered, and its refusal is in the transcript. */
 static int await_ack(struct mqttrs *s, int qos, uint16_t pid, assay_ms deadline)
 {
     enum mqttraw_type want = qos == 1 ? MQTTRAW_PUBACK : MQTTRAW_PUBREC;
@@ -317,9 +391,18 @@ static int await_ack(struct mqttrs *s, int qos, uint16_t pid, assay_ms deadline)
             mqttrs_ack_publish(s, &h, deadline);
         } else if (pkt.type == MQTTRAW_PUBREL) {
             mqttrs_send_ack(s, MQTTRAW_PUBCOMP, pkt.packet_id, deadline);
+        } else if (pkt.type == MQTTRAW_DISCONNECT) {
+            int code = pkt.reason_code > 0 ? pkt.reason_code : 0;
+            mqttrs_lose(s, NULL, "the broker sent DISCONNECT (reason 0x%02x, %s)", (unsigned)code,
+                        code ? mqttdrv_reason_name(s->version, code) : "normal disconnection");
+            return ASSAY_ENET;
         } else if ((int)pkt.type == (int)want && pkt.packet_id == pid) {
             mqttrs_consume(s, pkt.total_len);
-            if (want == MQTTRAW_PUBCOMP || want == MQTTRAW_PUBACK)
+            if (pkt.reason_code > 0)
+                mqttrs_note(s, pkt.reason_code >= 0x80 ? "refused" : "ack", "%s reason 0x%02x (%s)",
+                            mqttraw_type_name(pkt.type), (unsigned)pkt.reason_code,
+                            mqttdrv_reason_name(s->version, pkt.reason_code));
+            if (want == MQTTRAW_PUBCOMP || want == MQTTRAW_PUBACK || pkt.reason_code >= 0x80)
                 return 0;
             mqttrs_send_ack(s, MQTTRAW_PUBREL, pid, deadline);
             want = MQTTRAW_PUBCOMP;
@@ -339,10 +422,19 @@ int mqttrs_publish(struct mqttrs *s, const char *topic, const void *payload, siz
     uint16_t pid = qos ? mqttrs_take_pid(s) : 0;
     assay_ms deadline = clock_deadline(s->timeout_ms);
     char shown[160];
-    int rc = mqttraw_publish_frame(&f, (const uint8_t *)topic, strlen(topic), payload, len, qos,
-                                   retain, pid);
+    int rc = mqttraw_publish_frame(&f, s->version, (const uint8_t *)topic, strlen(topic), payload,
+                                   len, qos, retain, pid);
     if (rc)
         return assay_fail(err, rc, "mqtt: cannot build the PUBLISH");
+    if (s->max_packet > 0 && (int64_t)f.len > s->max_packet) {
+        mqttraw_frame_free(&f);
+        mqttrs_note(s, "error", "PUBLISH of %zu bytes not sent: the broker's maximum is %lld", len,
+                    (long long)s->max_packet);
+        return assay_fail(err, ASSAY_EINVAL,
+                          "mqtt: %s: the PUBLISH is larger than the broker's Maximum Packet Size "
+                          "(%lld bytes)",
+                          s->peer, (long long)s->max_packet);
+    }
     mqttdrv_escape(topic, strlen(topic), shown, sizeof shown);
     mqttdrv_log(s->sink, "mqtt", s->peer, TRANSCRIPT_SEND, "publish", payload,
                 len > MQTTDRV_LOG_BYTES ? MQTTDRV_LOG_BYTES : len,

@@ -1,5 +1,5 @@
 /*
- * mqtt_session.h: what the two files of the raw engine share (mqtt_session.c:
+ * mqtt_session.h: what the two files of the raw engine (MQTT 3.1.1 and 5) share (mqtt_session.c:
  * the connection, open, close and publish; mqtt_collect.c: subscribe and
  * collect) and nothing else needs. The engine's API is in mqtt_internal.h.
  *
@@ -28,6 +28,8 @@ struct mqttrs {
     int keepalive_ms;
     assay_ms last_send;
     bool connected;
+    int version;        /* 4 (MQTT 3.1.1) or 5 */
+    int64_t max_packet; /* MQTT 5: the broker's Maximum Packet Size; -1: none */
     uint16_t next_pid;
     size_t nrx;
     uint8_t rx[MQTTRS_RX_CAP];
@@ -76,6 +78,9 @@ void mqttrs_describe_end(const struct mqttrs *s, enum mqttrs_rd r, const struct 
 
 /* The next packet identifier (never 0). */
 uint16_t mqttrs_take_pid(struct mqttrs *s);
+
+/* The MQTT 5 properties worth a transcript line, in words ("" when none), escaped. */
+void mqttrs_describe_props(const struct mqttraw_props *pr, char *out, size_t cap);
 
 /* Acknowledges an incoming PUBLISH: PUBACK for QoS 1, PUBREC for QoS 2, nothing for 0. */
 void mqttrs_ack_publish(struct mqttrs *s, const struct mqttraw_pubhdr *h, assay_ms deadline);

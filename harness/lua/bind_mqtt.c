@@ -128,6 +128,10 @@ static void check_copts(lua_State *L, int idx, const struct ep *ep, struct copts
     c->o.password = bind_field_str(L, "t.mqtt", idx, "password", &c->o.password_len);
     c->o.client_id = bind_field_str(L, "t.mqtt", idx, "client_id", NULL);
     c->o.version = (int)bind_field_int(L, "t.mqtt", idx, "version", 4, 4, 5);
+    c->o.session_expiry_s =
+        (uint32_t)bind_field_int(L, "t.mqtt", idx, "session_expiry", 0, 0, 0xffffffffLL);
+    if (c->o.session_expiry_s && c->o.version != 5)
+        luaL_error(L, "t.mqtt: session_expiry needs version = 5");
     c->timeout_ms = (int)bind_field_int(L, "t.mqtt", idx, "timeout_ms", t, 1, t);
     check_tls(L, idx, c);
 }

@@ -16,7 +16,8 @@
  *
  * creds / opts (all optional):
  *   { username = "u" (or user = "u"), password = "<bytes>", client_id = "id",
- *     version = 4 | 5 (default 4, MQTT 3.1.1), timeout_ms = n,
+ *     version = 4 | 5 (default 4, MQTT 3.1.1), session_expiry = seconds (MQTT 5: the
+ *     Session Expiry Interval; default 0, the session ends with the connection), timeout_ms = n,
  *     tls = { ca = "/path/ca.pem", verify = bool (default: true when ca is given) } }
  *   TLS is used when endpoint.tls is true or opts.tls is given.
  *
@@ -42,7 +43,8 @@
  *       -> nil, "closed" (the session was lost earlier)
  *       Messages still queued from an earlier subscription of the session are included.
  *       stop = "count" or "bytes" means the device sent at least that much: the cap is the
- *       observation. ms is at most 120000; on the paho engine (MQTT 5) an unanswered
+ *       observation. ms is at most 120000. MQTT 3.1.1 and 5 run on the bounded raw
+ *       engine; only a password holding NUL bytes goes through paho, where an unanswered
  *       SUBSCRIBE may be held for 10 s.
  *     ok, why = s:publish(topic, payload [, { retain = false, qos = 0 }])
  *       -> true | nil, "closed" | "timeout" | "error: ..."

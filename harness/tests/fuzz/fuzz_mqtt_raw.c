@@ -11,7 +11,9 @@
  * always moves forward. Every PUBLISH header met on the walk is decoded from
  * a copy holding only the bytes the decoder may read, at every prefix length
  * the session can hold (so ASan sees a read beyond them), and its offsets
- * must stay inside the packet.
+ * must stay inside the packet. The walk is done as MQTT 3.1.1 and as MQTT 5
+ * (property lengths, reason codes and properties in the replies and in the
+ * PUBLISH header), and the whole input is also read as a property block.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,8 +23,30 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void check_str(const struct mqttraw_propstr *v)
+{
+    if (v->len > MQTTRAW_PROP_STR_MAX || v->len > v->full_len || (!v->present && v->len)) {
+        abort();
+    }
+}
+
+static void check_props(const struct mqttraw_props *pr)
+{
+    if ((pr->malformed && pr->why[0] == '\0') || (!pr->malformed && pr->why[0] != '\0')) {
+        abort();
+    }
+    if (pr->receive_max > 65535 || pr->server_keepalive > 65535 || pr->max_qos > 255 ||
+        pr->session_expiry > 0xffffffffLL || pr->max_packet_size > 0xffffffffLL) {
+        abort();
+    }
+    check_str(&pr->assigned_client_id);
+    check_str(&pr->reason_string);
+    check_str(&pr->server_reference);
+}
+
 static void check(const struct mqttraw_packet *p, int st, size_t len)
 {
+    check_props(&p->props);
     if (st != MQTTRAW_PARSE_OK && st != MQTTRAW_PARSE_SHORT && st != MQTTRAW_PARSE_BAD) {
         abort();
     }
@@ -74,18 +98,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memcpy(buf, data, size);
     /* The input read as a stream of packets, as a device would send them. */
-    size_t off = 0;
-    for (int n = 0; n < 1000; n++) {
-        struct mqttraw_packet p;
-        int st = mqttraw_parse(buf + off, size - off, &p);
-        check(&p, st, size - off);
-        if (p.type == MQTTRAW_PUBLISH && p.header_len > 0) {
-            check_publish(buf + off, size - off, &p);
+    for (int version = 4; version <= 5; version++) {
+        size_t off = 0;
+        for (int n = 0; n < 1000; n++) {
+            struct mqttraw_packet p;
+            int st = mqttraw_parse_version(buf + off, size - off, version, &p);
+            check(&p, st, size - off);
+            if (p.version != version) {
+                abort();
+            }
+            if (p.type == MQTTRAW_PUBLISH && p.header_len > 0) {
+                check_publish(buf + off, size - off, &p);
+            }
+            if (st != MQTTRAW_PARSE_OK || p.total_len == 0) {
+                break;
+            }
+            off += p.total_len;
         }
-        if (st != MQTTRAW_PARSE_OK || p.total_len == 0) {
-            break;
-        }
-        off += p.total_len;
+    }
+    /* The input as a property block. */
+    struct mqttraw_props pr;
+    size_t used = 0;
+    int r = mqttraw_props_read(buf, size, &pr, &used);
+    check_props(&pr);
+    if ((r == 0 && (used > size || pr.malformed)) || (r != 0 && (r != -1 || !pr.malformed))) {
+        abort();
     }
     free(buf);
     return 0;

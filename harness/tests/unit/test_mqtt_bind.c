@@ -131,7 +131,7 @@ static void test_session(void **state)
     lua_State *L = *state;
     run(L,
         "local ep = {address='127.0.0.1', port=ANON}\n"
-        "local pub = assert(mqtt.session(ep, {version=5}))\n"
+        "local pub = assert(mqtt.session(ep, {version=5, session_expiry=30}))\n"
         "assert(pub:publish('dev/state', 'on', {retain=true, qos=1}) == true)\n"
         "pub:close(); pub:close()\n"
         "local ok, why = pub:publish('dev/state', 'x')\n"
@@ -196,6 +196,8 @@ static void test_misuse_raises_before_io(void **state)
     run_raises(L, "mqtt.connect('127.0.0.1')", "table expected");
     run_raises(L, "mqtt.connect({port=1})", "needs an 'address'");
     run_raises(L, "mqtt.connect({address='127.0.0.1', port=ANON}, {version=3})", "'version'");
+    run_raises(L, "mqtt.connect({address='127.0.0.1', port=ANON}, {session_expiry=5})",
+               "session_expiry needs version = 5");
     run_raises(L, "mqtt.connect({address='127.0.0.1', port=70000})", "'port'");
     run_raises(L, "mqtt.connect({address='127.0.0.1', port=TLS}, {tls={verify=true}})",
                "tls.verify needs tls.ca");

@@ -150,10 +150,12 @@ static int write_conf(struct test_mqtt_broker *b, enum test_mqtt_kind kind, cons
                      "listener %u 127.0.0.1\npersistence false\nlog_dest stderr\n"
                      "log_type all\nuser root\n",
                      b->port);
-    if (kind == TEST_MQTT_AUTH) {
+    if (kind == TEST_MQTT_AUTH || kind == TEST_MQTT_ACL) {
         snprintf(pw, sizeof pw, "%s/pwfile", b->dir);
         n += snprintf(text + n, sizeof text - (size_t)n,
                       "allow_anonymous false\npassword_file %s\n", pw);
+        if (kind == TEST_MQTT_ACL)
+            n += snprintf(text + n, sizeof text - (size_t)n, "acl_file %s/aclfile\n", b->dir);
     } else {
         n += snprintf(text + n, sizeof text - (size_t)n, "allow_anonymous true\n");
     }
@@ -236,11 +238,16 @@ int test_mqtt_broker_start(struct test_mqtt_broker *b, enum test_mqtt_kind kind)
     snprintf(b->log, sizeof b->log, "%s/mosquitto.log", b->dir);
     snprintf(b->ca, sizeof b->ca, "%s/ca.crt", b->dir);
     snprintf(b->other_ca, sizeof b->other_ca, "%s/other.crt", b->dir);
-    if (kind == TEST_MQTT_AUTH) {
+    if (kind == TEST_MQTT_AUTH || kind == TEST_MQTT_ACL) {
         snprintf(pw, sizeof pw, "%s/pwfile", b->dir);
         const char *argv[] = {"mosquitto_passwd", "-c", "-b", pw, TEST_MQTT_USER,
                               TEST_MQTT_PASSWORD, NULL};
         if (test_mqtt_run(argv) != 0)
+            return -1;
+    }
+    if (kind == TEST_MQTT_ACL) {
+        snprintf(pw, sizeof pw, "%s/aclfile", b->dir);
+        if (write_file(pw, "user " TEST_MQTT_USER "\ntopic readwrite " TEST_MQTT_ACL_TOPICS "\n"))
             return -1;
     }
     if (kind == TEST_MQTT_TLS && make_certs(b) != 0)

@@ -21,8 +21,11 @@
 enum test_mqtt_kind {
     TEST_MQTT_ANON = 0, /* allow_anonymous true */
     TEST_MQTT_AUTH,     /* allow_anonymous false, password_file with TEST_MQTT_USER */
-    TEST_MQTT_TLS       /* a TLS listener with the test CA's server certificate, anonymous */
+    TEST_MQTT_TLS,      /* a TLS listener with the test CA's server certificate, anonymous */
+    TEST_MQTT_ACL /* as TEST_MQTT_AUTH, and TEST_MQTT_USER may use TEST_MQTT_ACL_TOPICS only */
 };
+
+#define TEST_MQTT_ACL_TOPICS "assay/#"
 
 struct test_mqtt_broker {
     pid_t pid;

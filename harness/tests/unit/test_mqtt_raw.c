@@ -135,7 +135,7 @@ static void test_raw_bytes_without_connect(void **state)
     assert_true(r.outcome == MQTTRAW_CLOSED || r.outcome == MQTTRAW_RESET);
     /* a hand-made CONNECT gets its CONNACK back as the reply */
     struct mqttraw_frame f;
-    assert_int_equal(mqttraw_connect_frame(&f, "raw-test", NULL, NULL, 10), 0);
+    assert_int_equal(mqttraw_connect_frame(&f, 4, "raw-test", NULL, NULL, 10, 0), 0);
     assert_int_equal(mqttraw_exchange(&t, &none, f.bytes, f.len, &r, &err), 0);
     mqttraw_frame_free(&f);
     assert_int_equal(r.outcome, MQTTRAW_REPLY);

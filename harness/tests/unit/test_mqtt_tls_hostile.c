@@ -6,8 +6,10 @@
  * declaring 256 MB. Each must end within its deadline with the device's
  * behaviour as data (a transport failure saying "not a CONNACK", a
  * collection stopped at its message or byte cap), and the process must not
- * grow by what the device declares. Also: verification against the right and
- * a wrong CA file, and the key log.
+ * grow by what the device declares. Each attack is played in MQTT 3.1.1 and
+ * in MQTT 5 (packets with property lengths), and a CONNACK with malformed
+ * MQTT 5 properties is an observation, not a failure. Also: verification
+ * against the right and a wrong CA file, and the key log.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +32,7 @@
 
 #include "drivers/mqtt.h"
 
-enum attack { HUGE_CONNACK, FLOOD, HUGE_PUBLISH };
+enum attack { HUGE_CONNACK, FLOOD, HUGE_PUBLISH, BAD_PROPS, V5_SCRIPT };
 
 static struct scope scope;
 static EVP_PKEY *key, *other_key;
@@ -39,6 +41,7 @@ static char ca_path[64], other_ca_path[64], keylog_path[64];
 static int lfd = -1;
 static uint16_t port;
 static enum attack mode;
+static int proto; /* the MQTT version the broker thread speaks: 4 or 5 */
 static pthread_t thread;
 
 static X509 *self_signed(EVP_PKEY *k, const char *cn)
@@ -98,9 +101,46 @@ static int get_packet(SSL *ssl, uint8_t *body, size_t cap, size_t *n)
     return h[0];
 }
 
+/* MQTT 5 as a broker may speak it: CONNACK properties, SUBACK refusals with a Reason String,
+ * a PUBLISH with properties, and at the third SUBSCRIBE a DISCONNECT "session taken over". */
+static void v5_script(SSL *ssl)
+{
+    static const uint8_t connack[] = {0x20, 0x18, 0x00, 0x00, 0x15, /* props: 21 bytes */
+                                      0x12, 0x00, 0x08, 'b',  'e',  'n',
+                                      'c',  'h',  '-',  '4',  '2',  /* assigned id */
+                                      0x13, 0x00, 0x05,             /* server keep alive */
+                                      0x27, 0x00, 0x00, 0x03, 0xe8, /* max packet 1000 */
+                                      0x25, 0x00};                  /* retain unavailable */
+    static const uint8_t publish[] = {0x30, 0x20, 0x00, 0x04, 'v',  '5', '/', 'x', /* topic */
+                                      0x14,                                        /* props */
+                                      0x01, 0x01,                                  /* format */
+                                      0x03, 0x00, 0x0a, 't',  'e',  'x', 't', '/',
+                                      'p',  'l',  'a',  'i',  'n',  /* type */
+                                      0x26, 0x00, 0x00, 0x00, 0x00, /* user */
+                                      'h',  'e',  'l',  'l',  'o'};
+    static const uint8_t disconnect[] = {0xe0, 0x02, 0x8e, 0x00};
+    uint8_t body[512];
+    size_t n;
+    if (put_all(ssl, connack, sizeof connack) || get_packet(ssl, body, sizeof body, &n) != 0x82)
+        return;
+    uint8_t suback1[] = {0x90, 0x0b, body[0], body[1], 0x06, 0x1f, 0x00,
+                         0x03, 'n',  'o',     '!',     0x00, 0x87};
+    if (put_all(ssl, suback1, sizeof suback1) || put_all(ssl, publish, sizeof publish) ||
+        get_packet(ssl, body, sizeof body, &n) != 0x82)
+        return;
+    uint8_t suback2[] = {0x90, 0x04, body[0], body[1], 0x00, 0x87};
+    if (put_all(ssl, suback2, sizeof suback2) || get_packet(ssl, body, sizeof body, &n) != 0x82)
+        return;
+    put_all(ssl, disconnect, sizeof disconnect);
+}
+
 static void attack(SSL *ssl)
 {
     static const uint8_t connack[] = {0x20, 0x02, 0x00, 0x00};
+    static const uint8_t connack5[] = {0x20, 0x03, 0x00, 0x00, 0x00};
+    /* a Reason String holding an ESC, then property 0x7f, which MQTT 5 does not define */
+    static const uint8_t bad_props[] = {0x20, 0x0d, 0x00, 0x00, 0x0a, 0x1f, 0x00, 0x05,
+                                        0x1b, '[',  '2',  'J',  'x',  0x7f, 0x00};
     static const uint8_t huge[] = {0x20, 0xFF, 0xFF, 0xFF, 0x7F, 0x00, 0x00};
     static uint8_t chunk[16384];
     uint8_t body[512];
@@ -115,15 +155,28 @@ static void attack(SSL *ssl)
         }
         return;
     }
-    if (put_all(ssl, connack, sizeof connack) || get_packet(ssl, body, sizeof body, &n) != 0x82)
+    if (mode == V5_SCRIPT) {
+        v5_script(ssl);
+        return;
+    }
+    if (mode == BAD_PROPS) {
+        put_all(ssl, bad_props, sizeof bad_props);
+        get_packet(ssl, body, sizeof body, &n); /* the DISCONNECT */
+        return;
+    }
+    if ((proto == 5 ? put_all(ssl, connack5, sizeof connack5)
+                    : put_all(ssl, connack, sizeof connack)) ||
+        get_packet(ssl, body, sizeof body, &n) != 0x82)
         return;
     uint8_t suback[] = {0x90, 0x03, body[0], body[1], 0x00};
-    if (put_all(ssl, suback, sizeof suback))
+    uint8_t suback5[] = {0x90, 0x04, body[0], body[1], 0x00, 0x00};
+    if (proto == 5 ? put_all(ssl, suback5, sizeof suback5) : put_all(ssl, suback, sizeof suback))
         return;
     if (mode == HUGE_PUBLISH) {
         static const uint8_t pub[] = {0x31, 0xFF, 0xFF, 0xFF, 0x7F, 0x00, 0x03, 'b', 'i', 'g'};
+        static const uint8_t no_props[] = {0x00};
         memset(chunk, 'B', sizeof chunk);
-        if (put_all(ssl, pub, sizeof pub))
+        if (put_all(ssl, pub, sizeof pub) || (proto == 5 && put_all(ssl, no_props, 1)))
             return;
         for (int i = 0; i < 16384 && put_all(ssl, chunk, sizeof chunk) == 0; i++) {
         }
@@ -132,12 +185,14 @@ static void attack(SSL *ssl)
     for (unsigned seq = 0; seq < 1000000; seq++) { /* retained flood: "flood/<n>", 100 bytes */
         uint8_t f[160];
         int tl = snprintf((char *)f + 4, 32, "flood/%u", seq);
+        int np = proto == 5; /* MQTT 5: an empty property length after the topic */
         f[0] = 0x31;
-        f[1] = (uint8_t)(2 + tl + 100);
+        f[1] = (uint8_t)(2 + tl + np + 100);
         f[2] = 0;
         f[3] = (uint8_t)tl;
-        memset(f + 4 + tl, 'f', 100);
-        if (put_all(ssl, f, (size_t)(4 + tl + 100)))
+        f[4 + tl] = 0;
+        memset(f + 4 + tl + np, 'f', 100);
+        if (put_all(ssl, f, (size_t)(4 + tl + np + 100)))
             return;
     }
 }
@@ -161,9 +216,10 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static void start(enum attack a)
+static void start(enum attack a, int version)
 {
     mode = a;
+    proto = version;
     assert_int_equal(pthread_create(&thread, NULL, serve, NULL), 0);
 }
 
@@ -222,24 +278,24 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct mqttdrv_connect_opts tls_opts(const char *ca, bool verify)
+static struct mqttdrv_connect_opts tls_opts(const char *ca, bool verify, int version)
 {
     return (struct mqttdrv_connect_opts){
+        .version = version,
         .client_id = "hostile-test",
         .tls = {.enabled = true, .ca_file = ca, .verify = verify, .keylog_path = keylog_path}};
 }
 
 /* A CONNACK declaring 268435455 bytes, then filler: "not a CONNACK", no 256 MB read. */
-static void test_huge_connack(void **state)
+static void huge_connack(int version)
 {
     struct mqttdrv_target t = target(2000);
-    struct mqttdrv_connect_opts o = tls_opts(NULL, false);
+    struct mqttdrv_connect_opts o = tls_opts(NULL, false, version);
     struct mqttdrv_session *s = NULL;
     struct mqttdrv_connack ack;
     struct assay_error err = {0};
     long before = maxrss_kb();
-    (void)state;
-    start(HUGE_CONNACK);
+    start(HUGE_CONNACK, version);
     assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), 0);
     pthread_join(thread, NULL);
     assert_null(s);
@@ -250,11 +306,18 @@ static void test_huge_connack(void **state)
     assert_true(maxrss_kb() - before < 64 * 1024);
 }
 
+static void test_huge_connack(void **state)
+{
+    (void)state;
+    huge_connack(4);
+    huge_connack(5);
+}
+
 /* Endless retained PUBLISH after SUBACK: the collection stops at its message cap. */
-static void test_flood(void **state)
+static void flood(int version)
 {
     struct mqttdrv_target t = target(2000);
-    struct mqttdrv_connect_opts o = tls_opts(ca_path, true);
+    struct mqttdrv_connect_opts o = tls_opts(ca_path, true, version);
     struct mqttdrv_session *s = NULL;
     struct mqttdrv_connack ack;
     struct mqttdrv_limits lim = {.max_messages = 500, .max_bytes = 1u << 20, .ms = 3000};
@@ -262,8 +325,7 @@ static void test_flood(void **state)
     struct assay_error err = {0};
     const char *const filters[2] = {"#", "$SYS/#"};
     long before = maxrss_kb();
-    (void)state;
-    start(FLOOD);
+    start(FLOOD, version);
     assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), 0);
     assert_non_null(s);
     assert_true(mqttdrv_session_raw(s));
@@ -280,19 +342,25 @@ static void test_flood(void **state)
     assert_true(maxrss_kb() - before < 64 * 1024);
 }
 
+static void test_flood(void **state)
+{
+    (void)state;
+    flood(4);
+    flood(5);
+}
+
 /* A PUBLISH declaring 256 MB: kept up to the byte budget, the rest never read. */
-static void test_huge_publish(void **state)
+static void huge_publish(int version)
 {
     struct mqttdrv_target t = target(2000);
-    struct mqttdrv_connect_opts o = tls_opts(NULL, false);
+    struct mqttdrv_connect_opts o = tls_opts(NULL, false, version);
     struct mqttdrv_session *s = NULL;
     struct mqttdrv_connack ack;
     struct mqttdrv_limits lim = {.max_messages = 10, .max_bytes = 65536, .ms = 3000};
     struct mqttdrv_collect c;
     struct assay_error err = {0};
     long before = maxrss_kb();
-    (void)state;
-    start(HUGE_PUBLISH);
+    start(HUGE_PUBLISH, version);
     assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), 0);
     assert_non_null(s);
     assert_int_equal(mqttdrv_subscribe(s, "#", 0, &lim, &c, &err), 0);
@@ -303,10 +371,105 @@ static void test_huge_publish(void **state)
     assert_int_equal(c.n, 1);
     assert_string_equal(c.messages[0].topic, "big");
     assert_int_equal(c.messages[0].len, 65536);
-    assert_int_equal(c.messages[0].full_len, 268435455 - 5);
+    assert_int_equal(c.messages[0].full_len, 268435455 - 5 - (version == 5));
     assert_non_null(strstr(c.detail, "the rest not read"));
     mqttdrv_collect_release(&c);
     assert_true(maxrss_kb() - before < 64 * 1024);
+}
+
+static void test_huge_publish(void **state)
+{
+    (void)state;
+    huge_publish(4);
+    huge_publish(5);
+}
+
+static char log_text[4096];
+
+static void keep_entry(void *ctx, const struct transcript_entry *e)
+{
+    size_t o = strlen(log_text);
+    (void)ctx;
+    snprintf(log_text + o, sizeof log_text - o, "%s: %s\n", e->event, e->summary);
+}
+
+/* MQTT 5: a CONNACK whose properties are malformed (a property MQTT 5 does not define) is
+ * what the broker sent: an acceptance with the fault in the detail and the transcript, the
+ * hostile Reason String escaped. */
+static void test_bad_props(void **state)
+{
+    static const struct transcript_sink sink = {keep_entry, NULL};
+    struct mqttdrv_target t = target(2000);
+    struct mqttdrv_connect_opts o = tls_opts(NULL, false, 5);
+    struct mqttdrv_session *s = NULL;
+    struct mqttdrv_connack ack;
+    struct assay_error err = {0};
+    (void)state;
+    t.sink = &sink;
+    log_text[0] = '\0';
+    start(BAD_PROPS, 5);
+    assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), 0);
+    assert_non_null(s);
+    assert_int_equal(ack.outcome, MQTTDRV_ACCEPTED);
+    assert_non_null(strstr(ack.detail, "unknown property 0x7f"));
+    mqttdrv_session_close(s);
+    pthread_join(thread, NULL);
+    assert_non_null(strstr(log_text, "malformed properties: unknown property 0x7f"));
+    assert_null(strchr(log_text, 0x1b));
+}
+
+/* MQTT 5 answers the raw engine must take as data: CONNACK properties honoured and recorded,
+ * SUBACK reason codes per filter, a PUBLISH with properties, the broker's Maximum Packet Size,
+ * and a DISCONNECT with its reason code. */
+static void test_v5_script(void **state)
+{
+    static const struct transcript_sink sink = {keep_entry, NULL};
+    struct mqttdrv_target t = target(2000);
+    struct mqttdrv_connect_opts o = tls_opts(NULL, false, 5);
+    struct mqttdrv_session *s = NULL;
+    struct mqttdrv_connack ack;
+    struct mqttdrv_limits lim = {.max_messages = 1, .ms = 1500};
+    struct mqttdrv_collect c;
+    struct assay_error err = {0};
+    const char *const filters[2] = {"v5/#", "secret/#"};
+    static uint8_t big[2000];
+    (void)state;
+    t.sink = &sink;
+    log_text[0] = '\0';
+    start(V5_SCRIPT, 5);
+    assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), 0);
+    assert_non_null(s);
+    assert_int_equal(ack.code, 0);
+    assert_string_equal(ack.detail, "");
+    assert_non_null(strstr(log_text, "assigned client id=bench-42, server keep alive=5, "
+                                     "maximum packet size=1000, retain available=0"));
+    /* one filter granted, one refused: the collection runs */
+    assert_int_equal(mqttdrv_subscribe_many(s, filters, 2, 0, &lim, &c, &err), 0);
+    assert_int_equal(c.suback_codes[0], 0);
+    assert_int_equal(c.suback_codes[1], 0x87);
+    assert_int_equal(c.stop, MQTTDRV_STOP_COUNT);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.messages[0].topic, "v5/x");
+    assert_int_equal(c.messages[0].len, 5);
+    assert_memory_equal(c.messages[0].payload, "hello", 5);
+    assert_non_null(strstr(log_text, "SUBACK properties: reason string=no!"));
+    mqttdrv_collect_release(&c);
+    /* every filter refused: nothing collected */
+    assert_int_equal(mqttdrv_subscribe(s, "secret/#", 0, &lim, &c, &err), 0);
+    assert_int_equal(c.suback_code, 0x87);
+    assert_int_equal(c.stop, MQTTDRV_STOP_REFUSED);
+    mqttdrv_collect_release(&c);
+    /* larger than the broker's Maximum Packet Size: not sent */
+    assert_int_equal(mqttdrv_publish(s, "v5/big", big, sizeof big, 0, false, &err), ASSAY_EINVAL);
+    assert_non_null(strstr(err.msg, "Maximum Packet Size"));
+    /* the broker's DISCONNECT ends the next collection with its reason */
+    assert_int_equal(mqttdrv_subscribe(s, "v5/y", 0, &lim, &c, &err), 0);
+    assert_int_equal(c.stop, MQTTDRV_STOP_LOST);
+    assert_non_null(strstr(c.detail, "DISCONNECT (reason 0x8e, session taken over)"));
+    assert_false(mqttdrv_session_connected(s));
+    mqttdrv_collect_release(&c);
+    mqttdrv_session_close(s);
+    pthread_join(thread, NULL);
 }
 
 /* verify with a CA that did not sign the certificate: a TLS failure, and the key log was written.
@@ -314,12 +477,12 @@ static void test_huge_publish(void **state)
 static void test_wrong_ca(void **state)
 {
     struct mqttdrv_target t = target(2000);
-    struct mqttdrv_connect_opts o = tls_opts(other_ca_path, true);
+    struct mqttdrv_connect_opts o = tls_opts(other_ca_path, true, 4);
     struct mqttdrv_session *s = NULL;
     struct mqttdrv_connack ack;
     struct assay_error err = {0};
     (void)state;
-    start(FLOOD);
+    start(FLOOD, 4);
     assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), 0);
     pthread_join(thread, NULL);
     assert_null(s);
@@ -336,10 +499,9 @@ static void test_wrong_ca(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_huge_connack),
-        cmocka_unit_test(test_flood),
-        cmocka_unit_test(test_huge_publish),
-        cmocka_unit_test(test_wrong_ca),
+        cmocka_unit_test(test_huge_connack), cmocka_unit_test(test_flood),
+        cmocka_unit_test(test_huge_publish), cmocka_unit_test(test_bad_props),
+        cmocka_unit_test(test_v5_script),    cmocka_unit_test(test_wrong_ca),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
