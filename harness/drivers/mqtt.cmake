@@ -9,6 +9,7 @@ set(ASSAY_MQTT_UNIT ${ASSAY_MQTT_HARNESS}/tests/unit)
 add_library(assay_drv_mqtt STATIC
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_client.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_raw.c
+    ${CMAKE_CURRENT_LIST_DIR}/mqtt_log.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_conn.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_session.c
     ${CMAKE_CURRENT_LIST_DIR}/mqtt_collect.c

@@ -1,7 +1,8 @@
 /*
- * mqtt_internal.h: what the MQTT driver's files (mqtt_client.c, mqtt_raw.c,
- * mqtt_session.c, mqtt_collect.c, tlsprobe.c) share and nothing else needs: transcript formatting,
- * peer names and the target check.
+ * mqtt_internal.h: what the MQTT driver's files (mqtt_client.c, mqtt_log.c,
+ * mqtt_raw.c, mqtt_session.c, mqtt_collect.c, tlsprobe.c) share and nothing
+ * else needs: transcript formatting (mqtt_log.c), peer names and the target
+ * check.
  */
 #ifndef ASSAY_DRIVERS_MQTT_INTERNAL_H
 #define ASSAY_DRIVERS_MQTT_INTERNAL_H

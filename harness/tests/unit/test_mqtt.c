@@ -34,35 +34,12 @@ const char *__lsan_default_suppressions(void)
 
 static struct test_mqtt_broker anon, auth, tls;
 static struct scope scope;
-static char log_text[65536];
-static size_t log_len;
-static int log_entries;
-
-static void record(void *ctx, const struct transcript_entry *e)
-{
-    (void)ctx;
-    log_entries++;
-    if (e->summary && log_len + strlen(e->summary) + 2 < sizeof log_text) {
-        log_len += (size_t)snprintf(log_text + log_len, sizeof log_text - log_len, "%s: %s\n",
-                                    e->event, e->summary);
-    }
-}
-
-static const struct transcript_sink sink = {record, NULL};
-
-static void log_reset(void)
-{
-    log_len = 0;
-    log_text[0] = '\0';
-    log_entries = 0;
-}
-
 static struct mqttdrv_target target(uint16_t port, int timeout_ms)
 {
     return (struct mqttdrv_target){.host = "127.0.0.1",
                                    .port = port,
                                    .scope = &scope,
-                                   .sink = &sink,
+                                   .sink = &test_mqtt_log_sink,
                                    .timeout_ms = timeout_ms};
 }
 
@@ -96,12 +73,12 @@ static void test_anonymous_accepted(void **state)
     struct mqttdrv_connack ack;
     struct assay_error err = {0};
     (void)state;
-    log_reset();
+    test_mqtt_log_reset();
     assert_int_equal(mqttdrv_connect(&t, &o, &ack, &err), 0);
     assert_int_equal(ack.outcome, MQTTDRV_ACCEPTED);
     assert_int_equal(ack.code, 0);
-    assert_non_null(strstr(log_text, "connack: CONNACK code 0"));
-    assert_non_null(strstr(log_text, "username: (none)"));
+    assert_non_null(strstr(test_mqtt_log_text, "connack: CONNACK code 0"));
+    assert_non_null(strstr(test_mqtt_log_text, "username: (none)"));
     o.version = 5;
     assert_int_equal(mqttdrv_connect(&t, &o, &ack, &err), 0);
     assert_int_equal(ack.outcome, MQTTDRV_ACCEPTED);
@@ -136,14 +113,14 @@ static void test_credentials(void **state)
     assert_int_equal(mqttdrv_connect(&t, &o, &ack, &err), 0);
     assert_int_equal(ack.outcome, MQTTDRV_REFUSED);
     assert_int_equal(ack.code, 5);
-    log_reset();
+    test_mqtt_log_reset();
     o.password = TEST_MQTT_PASSWORD;
     o.password_len = strlen(TEST_MQTT_PASSWORD);
     assert_int_equal(mqttdrv_connect(&t, &o, &ack, &err), 0);
     assert_int_equal(ack.outcome, MQTTDRV_ACCEPTED);
     /* the transcript names the user and the password's length, never the password */
-    assert_non_null(strstr(log_text, "username: admin password: 11 chars"));
-    assert_null(strstr(log_text, TEST_MQTT_PASSWORD));
+    assert_non_null(strstr(test_mqtt_log_text, "username: admin password: 11 chars"));
+    assert_null(strstr(test_mqtt_log_text, TEST_MQTT_PASSWORD));
 }
 
 static void test_subscribe_retained_and_bounds(void **state)
@@ -161,7 +138,7 @@ static void test_subscribe_retained_and_bounds(void **state)
     assert_int_equal(mqttdrv_publish(s, "assay/state", "{\"on\":1}", 8, 1, true, &err), 0);
     mqttdrv_session_close(s);
 
-    log_reset();
+    test_mqtt_log_reset();
     assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), 0);
     assert_int_equal(mqttdrv_subscribe(s, "assay/#", 0, &lim, &c, &err), 0);
     assert_int_equal(c.suback_code, 0);
@@ -173,8 +150,8 @@ static void test_subscribe_retained_and_bounds(void **state)
     assert_memory_equal(c.messages[0].payload, "{\"on\":1}", 8);
     assert_true(c.elapsed_ms < 4000);
     assert_non_null(
-        strstr(log_text, "message: PUBLISH topic=assay/state length=8 qos=0 retained=1"));
-    assert_non_null(strstr(log_text, "suback: SUBACK code 0"));
+        strstr(test_mqtt_log_text, "message: PUBLISH topic=assay/state length=8 qos=0 retained=1"));
+    assert_non_null(strstr(test_mqtt_log_text, "suback: SUBACK code 0"));
     mqttdrv_collect_release(&c);
 
     /* $SYS: mosquitto keeps retained broker statistics; the count bound stops the collection */
@@ -234,10 +211,11 @@ static void test_publish_between_sessions(void **state)
     mqttdrv_collect_release(&c);
     o.version = 4;
     assert_int_equal(mqttdrv_session_open(&t, &o, &tx, &ack, &err), 0);
-    log_reset();
+    test_mqtt_log_reset();
     assert_int_equal(mqttdrv_publish(tx, "assay/cmd", "one", 3, 0, false, &err), 0);
     assert_int_equal(mqttdrv_publish(tx, "assay/cmd", "\x00\xff", 2, 1, false, &err), 0);
-    assert_non_null(strstr(log_text, "publish: PUBLISH topic=assay/cmd length=3 qos=0 retain=0"));
+    assert_non_null(
+        strstr(test_mqtt_log_text, "publish: PUBLISH topic=assay/cmd length=3 qos=0 retain=0"));
     mqttdrv_session_close(tx);
     lim = (struct mqttdrv_limits){.max_messages = 2, .ms = 5000};
     assert_int_equal(mqttdrv_subscribe(rx, "assay/cmd", 1, &lim, &c, &err), 0);
@@ -317,11 +295,11 @@ static void test_out_of_scope(void **state)
     scope_init(&narrow);
     assert_int_equal(scope_add(&narrow, "127.0.0.2", NULL), 0);
     t.scope = &narrow;
-    log_reset();
+    test_mqtt_log_reset();
     assert_int_equal(mqttdrv_connect(&t, &o, &ack, &err), ASSAY_ESCOPE);
     assert_int_equal(mqttdrv_session_open(&t, &o, &s, &ack, &err), ASSAY_ESCOPE);
     assert_null(s);
-    assert_int_equal(log_entries, 0);
+    assert_int_equal(test_mqtt_log_entries, 0);
     /* no connection reached the listener */
     fcntl(fd, F_SETFL, O_NONBLOCK);
     assert_int_equal(accept(fd, NULL, NULL), -1);

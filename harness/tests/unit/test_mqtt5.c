@@ -30,29 +30,13 @@ const char *__lsan_default_suppressions(void)
 
 static struct test_mqtt_broker anon, acl;
 static struct scope scope;
-static char log_text[65536];
-static size_t log_len;
-
-static void record(void *ctx, const struct transcript_entry *e)
-{
-    (void)ctx;
-    if (e->summary && log_len + strlen(e->summary) + 2 < sizeof log_text)
-        log_len += (size_t)snprintf(log_text + log_len, sizeof log_text - log_len, "%s: %s\n",
-                                    e->event, e->summary);
-}
-
-static const struct transcript_sink sink = {record, NULL};
-
-static void log_reset(void)
-{
-    log_len = 0;
-    log_text[0] = '\0';
-}
-
 static struct mqttdrv_target target(uint16_t port)
 {
-    return (struct mqttdrv_target){
-        .host = "127.0.0.1", .port = port, .scope = &scope, .sink = &sink, .timeout_ms = 5000};
+    return (struct mqttdrv_target){.host = "127.0.0.1",
+                                   .port = port,
+                                   .scope = &scope,
+                                   .sink = &test_mqtt_log_sink,
+                                   .timeout_ms = 5000};
 }
 
 static struct mqttdrv_connect_opts user(const char *password, bool paho)
@@ -104,13 +88,13 @@ static void test_credentials(void **state)
     }
     /* no user name at all: not authorised */
     struct mqttdrv_connect_opts none = {.version = 5};
-    log_reset();
+    test_mqtt_log_reset();
     assert_int_equal(mqttdrv_connect(&t, &none, &ack, &err), 0);
     assert_int_equal(ack.outcome, MQTTDRV_REFUSED);
     assert_int_equal(ack.code, 0x87);
     assert_string_equal(mqttdrv_connack_reason(5, ack.code), "not authorised");
-    assert_non_null(strstr(log_text, "CONNECT MQTT 5 "));
-    assert_non_null(strstr(log_text, "CONNACK code 135 (0x87, not authorised)"));
+    assert_non_null(strstr(test_mqtt_log_text, "CONNECT MQTT 5 "));
+    assert_non_null(strstr(test_mqtt_log_text, "CONNACK code 135 (0x87, not authorised)"));
     /* accepted, on the raw engine, with a session expiry */
     struct mqttdrv_connect_opts good = user(TEST_MQTT_PASSWORD, false);
     good.session_expiry_s = 60;
@@ -128,12 +112,12 @@ static void test_connack_properties(void **state)
     struct mqttdrv_connack ack;
     struct assay_error err = {0};
     (void)state;
-    log_reset();
+    test_mqtt_log_reset();
     assert_int_equal(mqttdrv_connect(&t, &o, &ack, &err), 0);
     assert_int_equal(ack.outcome, MQTTDRV_ACCEPTED);
     assert_string_equal(ack.detail, "");
-    assert_non_null(strstr(log_text, "CONNACK properties: assigned client id="));
-    assert_non_null(strstr(log_text, "DISCONNECT reason 0 (normal disconnection)"));
+    assert_non_null(strstr(test_mqtt_log_text, "CONNACK properties: assigned client id="));
+    assert_non_null(strstr(test_mqtt_log_text, "DISCONNECT reason 0 (normal disconnection)"));
 }
 
 /* SUBACK codes per filter under an ACL, the same on both engines. mosquitto 2.0.11 grants every

@@ -74,6 +74,29 @@ int test_mqtt_run(const char *const argv[])
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+char test_mqtt_log_text[65536];
+int test_mqtt_log_entries;
+static size_t log_len;
+
+static void log_record(void *ctx, const struct transcript_entry *e)
+{
+    (void)ctx;
+    test_mqtt_log_entries++;
+    if (e->summary && log_len + strlen(e->summary) + 2 < sizeof test_mqtt_log_text)
+        log_len +=
+            (size_t)snprintf(test_mqtt_log_text + log_len, sizeof test_mqtt_log_text - log_len,
+                             "%s: %s\n", e->event, e->summary);
+}
+
+const struct transcript_sink test_mqtt_log_sink = {log_record, NULL};
+
+void test_mqtt_log_reset(void)
+{
+    log_len = 0;
+    test_mqtt_log_text[0] = '\0';
+    test_mqtt_log_entries = 0;
+}
+
 static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

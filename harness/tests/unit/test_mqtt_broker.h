@@ -8,12 +8,15 @@
  * readiness by polling a TCP connect with a deadline (no fixed sleep). Stop
  * it with test_mqtt_broker_stop(): SIGTERM to its PID, waitpid, and the
  * directory is removed. Certificates come from the openssl command line.
+ * Also a transcript sink that keeps what it is given, for the tests to search.
  */
 #ifndef ASSAY_TEST_MQTT_BROKER_H
 #define ASSAY_TEST_MQTT_BROKER_H
 
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "core/transcript.h"
 
 #define TEST_MQTT_USER "admin"
 #define TEST_MQTT_PASSWORD "s3cret-pass"
@@ -35,6 +38,13 @@ struct test_mqtt_broker {
     char other_ca[192]; /* dir/other.crt: an unrelated CA (TLS) */
     char log[192];      /* mosquitto's stderr */
 };
+
+/* A transcript sink for the tests: keeps "event: summary" lines in test_mqtt_log_text (what
+ * fits) and counts its entries; test_mqtt_log_reset() empties both. */
+extern const struct transcript_sink test_mqtt_log_sink;
+extern char test_mqtt_log_text[65536];
+extern int test_mqtt_log_entries;
+void test_mqtt_log_reset(void);
 
 /* Starts a broker. Returns 0, or -1 with a message on stderr. */
 int test_mqtt_broker_start(struct test_mqtt_broker *b, enum test_mqtt_kind kind);
