@@ -290,34 +290,6 @@ const char *mqttraw_type_name(int type)
     return type >= 0 && type < 16 ? names[type] : "reserved";
 }
 
-static void decode_v4(const uint8_t *body, uint32_t n, struct mqttraw_packet *out)
-{
-    switch (out->type) {
-    case MQTTRAW_CONNACK:
-        if (n >= 2) {
-            out->session_present = (body[0] & 1) != 0;
-            out->connack_code = body[1];
-        }
-        break;
-    case MQTTRAW_SUBACK:
-        if (n >= 2) {
-            out->packet_id = body[0] << 8 | body[1];
-            for (uint32_t i = 2; i < n && out->nsuback < MQTTRAW_MAX_SUBACK; i++)
-                out->suback_codes[out->nsuback++] = body[i];
-        }
-        break;
-    case MQTTRAW_PUBACK:
-    case MQTTRAW_PUBREC:
-    case MQTTRAW_PUBREL:
-    case MQTTRAW_PUBCOMP:
-    case 11: /* UNSUBACK */
-        if (n >= 2)
-            out->packet_id = body[0] << 8 | body[1];
-        break;
-    default: break;
-    }
-}
-
 /* Reads properties at body[off] when the packet has any; returns the offset after them, or n
  * when they are malformed. */
 static uint32_t props_at(const uint8_t *body, uint32_t n, uint32_t off, struct mqttraw_packet *out)
@@ -330,23 +302,25 @@ static uint32_t props_at(const uint8_t *body, uint32_t n, uint32_t off, struct m
     return off + (uint32_t)used;
 }
 
-/* MQTT 5: reason codes and properties after the fields 3.1.1 has. */
-static void decode_v5(const uint8_t *body, uint32_t n, struct mqttraw_packet *out)
+/* The fields of a reply's body; MQTT 5 adds reason codes and properties. */
+static void decode_body(const uint8_t *body, uint32_t n, struct mqttraw_packet *out)
 {
+    bool v5 = out->version == 5;
     uint32_t off;
     switch (out->type) {
     case MQTTRAW_CONNACK:
         if (n >= 2) {
             out->session_present = (body[0] & 1) != 0;
             out->connack_code = body[1];
-            props_at(body, n, 2, out);
+            if (v5)
+                props_at(body, n, 2, out);
         }
         break;
     case MQTTRAW_SUBACK:
     case 11: /* UNSUBACK */
         if (n >= 2) {
             out->packet_id = body[0] << 8 | body[1];
-            off = props_at(body, n, 2, out);
+            off = v5 ? props_at(body, n, 2, out) : 2;
             if (out->type == MQTTRAW_SUBACK && !out->props.malformed)
                 for (uint32_t i = off; i < n && out->nsuback < MQTTRAW_MAX_SUBACK; i++)
                     out->suback_codes[out->nsuback++] = body[i];
@@ -358,14 +332,18 @@ static void decode_v5(const uint8_t *body, uint32_t n, struct mqttraw_packet *ou
     case MQTTRAW_PUBCOMP:
         if (n >= 2) {
             out->packet_id = body[0] << 8 | body[1];
-            out->reason_code = n >= 3 ? body[2] : 0;
-            props_at(body, n, 3, out);
+            if (v5) {
+                out->reason_code = n >= 3 ? body[2] : 0;
+                props_at(body, n, 3, out);
+            }
         }
         break;
     case MQTTRAW_DISCONNECT:
     case MQTTRAW_AUTH:
-        out->reason_code = n >= 1 ? body[0] : 0;
-        props_at(body, n, 1, out);
+        if (v5) {
+            out->reason_code = n >= 1 ? body[0] : 0;
+            props_at(body, n, 1, out);
+        }
         break;
     default: break;
     }
@@ -409,10 +387,7 @@ int mqttraw_parse_version(const uint8_t *buf, size_t len, int version, struct mq
     out->total_len = out->header_len + value;
     if (len - out->header_len < value)
         return MQTTRAW_PARSE_SHORT;
-    if (out->version == 5)
-        decode_v5(buf + out->header_len, value, out);
-    else
-        decode_v4(buf + out->header_len, value, out);
+    decode_body(buf + out->header_len, value, out);
     return MQTTRAW_PARSE_OK;
 }
 
