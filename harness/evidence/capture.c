@@ -27,11 +27,20 @@
 
 #define POLL_IDLE_MS 200 /* the reader's poll timeout when nothing wakes it */
 #define DRAIN_ROUNDS 256 /* pcap_dispatch calls per drain, so a flood cannot pin the thread */
-/* After draining packets, the reader lets the kernel's ring fill for this long
- * before it looks again (a mark or a stop still wakes it at once): a busy
- * exchange then costs the reader tens of wake-ups a second, not one per packet
- * block, and the probe keeps the CPU. The ring holds far more than this. */
-#define BATCH_MS 20
+/* After draining a few packets, the reader lets the kernel's ring fill for
+ * this long before it looks again (a mark or a stop still wakes it at once):
+ * a busy exchange then costs the reader a few hundred wake-ups a second at
+ * most, and the probe keeps the CPU. A drain that found a flood (FLOOD_BYTES
+ * or more) is followed by another look at once. */
+#define BATCH_MS 5
+#define FLOOD_BYTES (CAPTURE_BUFFER_BYTES / 8)
+/* The kernel fills blocks of the ring (TPACKET_V3, packets packed one after
+ * the other, so the ring's size is what it holds) and hands a block over when
+ * it is full or BLOCK_MS after its first packet. A mark or a stop therefore
+ * waits until every packet the kernel counted for us is read, at most
+ * SETTLE_MS (a block is handed over within two timer periods). */
+#define BLOCK_MS 4
+#define SETTLE_MS (3 * BLOCK_MS + 2)
 #define PATH_MAX_LEN 4096
 
 struct capture {
@@ -48,7 +57,8 @@ struct capture {
     struct timeval mark_tv;
     uint64_t mark_packets, mark_dropped;
     uint64_t packets;
-    uint64_t dropped; /* the kernel's count of matching packets it could not queue */
+    uint64_t dropped;   /* the kernel's count of matching packets it could not queue */
+    uint64_t read_here; /* packets read since open (reader thread only) */
     bool failed;
     char fail_msg[ASSAY_ERROR_MAX];
 
@@ -155,11 +165,6 @@ int capture_route_ifname(const char *address, char *ifname, struct assay_error *
 
 /* ---- the reader thread ---- */
 
-static void dump_one(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
-{
-    pcap_dump(user, h, bytes);
-}
-
 static void fail_locked(struct capture *c, const char *what, const char *why)
 {
     if (!c->failed) {
@@ -168,12 +173,26 @@ static void fail_locked(struct capture *c, const char *what, const char *why)
     }
 }
 
-/* Writes every packet queued in the ring to the file and flushes; returns 0 or -1 (failed). */
-static int drain(struct capture *c)
+struct drained {
+    pcap_dumper_t *d;
+    uint64_t bytes;
+};
+
+static void dump_counted(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct drained *dr = (struct drained *)(void *)user;
+    pcap_dump((u_char *)dr->d, h, bytes);
+    dr->bytes += h->caplen;
+}
+
+/* Writes every packet handed over in the ring to the file and flushes; returns
+ * 0 or -1 (failed). *bytes: how much was read. */
+static int drain(struct capture *c, uint64_t *bytes)
 {
     uint64_t n = 0;
+    struct drained dr = {.d = c->d};
     for (int round = 0; round < DRAIN_ROUNDS; round++) {
-        int got = pcap_dispatch(c->p, -1, dump_one, (u_char *)c->d);
+        int got = pcap_dispatch(c->p, -1, dump_counted, (u_char *)&dr);
         if (got == 0 || got == PCAP_ERROR_BREAK)
             break;
         if (got < 0) {
@@ -184,16 +203,30 @@ static int drain(struct capture *c)
         }
         n += (uint64_t)got;
     }
+    *bytes = dr.bytes;
     if (n > 0 && (pcap_dump_flush(c->d) != 0 || ferror(pcap_dump_file(c->d)))) {
         pthread_mutex_lock(&c->mu);
         fail_locked(c, "write", strerror(errno));
         pthread_mutex_unlock(&c->mu);
         return -1;
     }
+    c->read_here += n;
     pthread_mutex_lock(&c->mu);
     c->packets += n;
     pthread_mutex_unlock(&c->mu);
     return 0;
+}
+
+/* Whether the kernel has counted packets for this capture that are not read
+ * yet (still in a block it has not handed over). Reader thread only. */
+static bool kernel_holds_more(struct capture *c)
+{
+    struct pcap_stat ps;
+    if (pcap_stats(c->p, &ps) != 0)
+        return false;
+    /* ps_recv counts the packets the filter passed, the dropped ones included */
+    uint64_t queued = (uint64_t)ps.ps_recv - (uint64_t)ps.ps_drop;
+    return (uint64_t)ps.ps_recv >= (uint64_t)ps.ps_drop && queued > c->read_here;
 }
 
 /* Called with c->mu held, by the reader thread only (libpcap's counters are not shared). */
@@ -208,12 +241,15 @@ static void *reader(void *arg)
 {
     struct capture *c = arg;
     /* fds[0], the wake pipe, is always watched; fds[1], the capture, only when
-     * the last look found nothing to drain. */
+     * the last look found little or nothing to drain. */
     struct pollfd fds[2] = {{.fd = c->wake[0], .events = POLLIN},
                             {.fd = pcap_get_selectable_fd(c->p), .events = POLLIN}};
     nfds_t watched = 2;
+    struct timespec settle_from = {0};
+    bool settling = false;
     for (;;) {
-        int r = poll(fds, watched, watched == 2 ? POLL_IDLE_MS : BATCH_MS);
+        int timeout = settling ? 1 : watched == 2 ? POLL_IDLE_MS : BATCH_MS;
+        int r = poll(fds, settling ? 2 : watched, timeout);
         if (r < 0 && errno != EINTR) {
             pthread_mutex_lock(&c->mu);
             fail_locked(c, "poll", strerror(errno));
@@ -227,8 +263,25 @@ static void *reader(void *arg)
         bool packets = watched == 2 && (fds[1].revents & POLLIN);
         fds[0].revents = fds[1].revents = 0;
         /* Drain on every wake-up: a mark or a stop must see every packet queued before it. */
-        int bad = drain(c);
-        watched = packets ? 1 : 2;
+        uint64_t bytes = 0;
+        int bad = drain(c, &bytes);
+        watched = packets && bytes < FLOOD_BYTES ? 1 : 2;
+        pthread_mutex_lock(&c->mu);
+        bool asked = c->mark_req != c->mark_done || c->stop;
+        pthread_mutex_unlock(&c->mu);
+        /* A mark or a stop: first let the kernel hand over what it still holds. */
+        if (asked && !bad) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (!settling)
+                settle_from = now;
+            long waited = (now.tv_sec - settle_from.tv_sec) * 1000 +
+                          (now.tv_nsec - settle_from.tv_nsec) / 1000000;
+            settling = waited < SETTLE_MS && kernel_holds_more(c);
+            if (settling)
+                continue;
+        }
+        settling = false;
         pthread_mutex_lock(&c->mu);
         bool stop = c->stop || c->failed || bad;
         if (c->mark_req != c->mark_done || stop)
@@ -267,8 +320,8 @@ static int open_pcap(struct capture *c, const char *address, struct assay_error 
         return assay_fail(err, ASSAY_EIO, "capture on %s: %s", c->ifname, eb);
     pcap_set_snaplen(c->p, CAPTURE_SNAPLEN);
     pcap_set_promisc(c->p, 0);
-    pcap_set_timeout(c->p, 100);
-    pcap_set_immediate_mode(c->p, 1);
+    pcap_set_timeout(c->p, BLOCK_MS);
+    pcap_set_immediate_mode(c->p, 0); /* TPACKET_V3: the ring holds packets, not 64 KiB slots */
     pcap_set_buffer_size(c->p, CAPTURE_BUFFER_BYTES);
     int rc = pcap_activate(c->p);
     if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)

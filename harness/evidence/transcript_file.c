@@ -1,5 +1,4 @@
 /* transcript_file.c: the JSON-lines transcript sink and its spool (see transcript_file.h). */
-#define _GNU_SOURCE /* mremap */
 #include "transcript_file.h"
 
 #include <errno.h>
@@ -42,8 +41,13 @@ struct spool_head {
     (sizeof(struct spool_head) + (NFIELDS - 1) * (size_t)TRANSCRIPT_MAX_STRING +                   \
      TRANSCRIPT_MAX_BYTES)
 
-#define SPOOL_CHUNK (1u << 20) /* the mapping grows by at least this much */
+/* The mapping's size. A test case that spools more has its entries written out
+ * as JSON lines whenever the window fills (a pause in that probe of a few
+ * milliseconds per 2 MiB), so the worker never maps more than this. */
+#define SPOOL_WINDOW (2u << 20)
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+
+static void drain_or_say(struct transcript_file *t);
 
 static void field(struct spool_head *h, const void **src, int f, const void *p, size_t n,
                   size_t cap)
@@ -57,24 +61,14 @@ static void field(struct spool_head *h, const void **src, int f, const void *p, 
     h->size += h->len[f];
 }
 
-/* Makes room for `need` more bytes in the mapping; false when it cannot grow. */
+/* Makes room for `need` more bytes in the window, writing out what it holds if
+ * need be; false when the entry cannot be kept. */
 static bool reserve(struct transcript_file *t, size_t need)
 {
     if (t->used + need <= t->map_cap)
         return true;
-    size_t cap = t->map_cap * 2;
-    while (cap < t->used + need)
-        cap += SPOOL_CHUNK;
-    if (ftruncate(t->spool_fd, (off_t)cap) != 0)
-        return false;
-    void *m = mremap(t->map, t->map_cap, cap, MREMAP_MAYMOVE);
-    if (m == MAP_FAILED) {
-        (void)!ftruncate(t->spool_fd, (off_t)t->map_cap);
-        return false;
-    }
-    t->map = m;
-    t->map_cap = cap;
-    return true;
+    drain_or_say(t);
+    return t->map && t->used + need <= t->map_cap;
 }
 
 /*
@@ -296,7 +290,7 @@ static int spool_drain(int spool_fd, int out_fd, uint64_t lost, struct assay_err
                      (long long)(end - off), (long long)off);
         else
             snprintf(why, sizeof(why),
-                     "%llu transcript entr%s could not be kept (the spool could not grow)",
+                     "%llu transcript entr%s could not be kept (the spool could not be written)",
                      (unsigned long long)lost, lost == 1 ? "y" : "ies");
         out_line(&o, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "utc", clock_utc_now(utc),
                                "mono_ms", (json_int_t)clock_now_ms(), "testcase", "", "protocol",
@@ -334,13 +328,13 @@ static void unmap(struct transcript_file *t)
  * so. */
 static void map_spool(struct transcript_file *t)
 {
-    if (ftruncate(t->spool_fd, SPOOL_CHUNK) != 0)
+    if (ftruncate(t->spool_fd, SPOOL_WINDOW) != 0)
         return;
-    void *m = mmap(NULL, SPOOL_CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED, t->spool_fd, 0);
+    void *m = mmap(NULL, SPOOL_WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, t->spool_fd, 0);
     if (m == MAP_FAILED)
         return;
     t->map = m;
-    t->map_cap = SPOOL_CHUNK;
+    t->map_cap = SPOOL_WINDOW;
 }
 
 int transcript_file_open(struct transcript_file *t, const char *path, struct assay_error *err)

@@ -167,6 +167,44 @@ static void test_oversize_and_not_utf8(void **state)
     json_decref(all);
 }
 
+/* A test case that spools more than the mapped window: the window is written
+ * out when full, every entry arrives once and in order, and the mapping does
+ * not grow. */
+static void test_more_than_the_window(void **state)
+{
+    (void)state;
+    struct transcript_file t;
+    struct assay_error err = {0};
+    uint8_t *chunk = malloc(TRANSCRIPT_MAX_BYTES);
+    assert_non_null(chunk);
+    memset(chunk, 0xab, TRANSCRIPT_MAX_BYTES);
+    assert_int_equal(transcript_file_open(&t, path, &err), 0);
+    size_t cap = t.map_cap;
+    transcript_file_set_testcase(&t, "mqtt.flood");
+    char summary[32];
+    for (int i = 0; i < 80; i++) { /* 80 x 64 KiB: more than twice the window */
+        snprintf(summary, sizeof(summary), "%d", i);
+        struct transcript_entry e = {.protocol = "mqtt",
+                                     .dir = TRANSCRIPT_RECV,
+                                     .event = "raw",
+                                     .summary = summary,
+                                     .bytes = chunk,
+                                     .nbytes = TRANSCRIPT_MAX_BYTES};
+        transcript_write(&t.sink, &e);
+        assert_int_equal(t.map_cap, cap);
+    }
+    transcript_file_close(&t);
+    free(chunk);
+    json_t *all = lines();
+    assert_int_equal(json_array_size(all), 80);
+    for (size_t i = 0; i < 80; i++) {
+        snprintf(summary, sizeof(summary), "%zu", i);
+        assert_string_equal(str(json_array_get(all, i), "summary"), summary);
+        assert_string_equal(str(json_array_get(all, i), "testcase"), "mqtt.flood");
+    }
+    json_decref(all);
+}
+
 /* A worker that dies mid-test case, in the middle of copying an entry (`tail`
  * at the spool's next record): the entries before it are recovered, bytes that
  * are not a whole entry are noted, and nothing is written twice. */
@@ -258,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lines_at_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversize_and_not_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_more_than_the_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_after_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_torn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_recovers, setup, teardown),
