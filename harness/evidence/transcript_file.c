@@ -43,8 +43,8 @@ struct spool_head {
 
 /* The mapping's size. A test case that spools more has its entries written out
  * as JSON lines whenever the window fills (a pause in that probe of a few
- * milliseconds per 2 MiB), so the worker never maps more than this. */
-#define SPOOL_WINDOW (2u << 20)
+ * milliseconds per MiB), so the worker never maps more than this. */
+#define SPOOL_WINDOW (1u << 20)
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
 static void drain_or_say(struct transcript_file *t);

@@ -11,7 +11,7 @@
  * the transcript (transcript.jsonl.spool) that is mapped shared into memory:
  * no system call per entry. The JSON lines are made from the spool when the
  * test case changes, when the file is closed, and when the mapped window
- * (2 MiB, so the worker's memory stays small) is full. The mapping's pages belong to
+ * (1 MiB, so the worker's memory stays small) is full. The mapping's pages belong to
  * the file, so they outlive a worker that crashes, which loses at most the
  * record it was copying (its magic number is stored last): whoever comes
  * next (the supervisor after the worker ended, or the next worker for the
