@@ -39,7 +39,7 @@
  * it is full or BLOCK_MS after its first packet. A mark or a stop therefore
  * waits until every packet the kernel counted for us is read, at most
  * SETTLE_MS (a block is handed over within two timer periods). */
-#define BLOCK_MS 4
+#define BLOCK_MS 1
 #define SETTLE_MS (3 * BLOCK_MS + 2)
 #define PATH_MAX_LEN 4096
 

@@ -34,7 +34,7 @@
  * into the worker for 32 MiB asked, or about 30 packets in libpcap's default
  * 2 MiB.) A block is handed to the reader when full or a few milliseconds
  * after its first packet; a mark waits until every packet the kernel counted
- * for the capture has been read (at most about 15 ms).
+ * for the capture has been read (at most about 5 ms).
  *
  * Capture needs root or CAP_NET_RAW. When it is not permitted (or the
  * interface is missing), capture_open() fails with a message saying so; the
