@@ -73,7 +73,8 @@ enum coapdrv_outcome {
     COAPDRV_RESET,        /* the device answered RST */
     COAPDRV_SILENCE,      /* nothing before the deadline or after the last retransmission */
     COAPDRV_UNREACHABLE,  /* ICMP error (port closed) */
-    COAPDRV_DTLS_FAILED   /* the DTLS handshake failed */
+    COAPDRV_DTLS_FAILED,  /* the DTLS handshake failed */
+    COAPDRV_REQUEST       /* the device sent a request instead of a response */
 };
 
 #define COAPDRV_MAX_OPTIONS 32

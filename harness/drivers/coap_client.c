@@ -246,6 +246,50 @@ static int on_event(coap_session_t *session, const coap_event_t event)
     return 0;
 }
 
+/*
+ * A request from the device. The harness serves nothing, so it answers
+ * nothing: left alone, libcoap would answer 4.04 (or list its resources), and a
+ * device that answers every message with a request would keep both sides
+ * exchanging at line rate until the deadline. The request is kept as evidence
+ * and ends the exchange it arrived in.
+ */
+static void on_request(coap_resource_t *resource, coap_session_t *session,
+                       const coap_pdu_t *request, const coap_string_t *query, coap_pdu_t *response)
+{
+    struct coapdrv_conn *c = coap_session_get_app_data(session);
+    struct exchange *x = c ? c->exchange : NULL;
+    (void)resource;
+    (void)query;
+    (void)response; /* no code set: no answer to a NON request, an empty ACK to a CON */
+    if (!x || x->done) {
+        if (c)
+            transcript_note(c->t->sink, "coap", c->addr.peer, "request-from-device",
+                            "the device sent a request between exchanges; not answered");
+        return;
+    }
+    x->resp->bytes_received += coapdrv_pdu_wire_size(request);
+    x->resp->outcome = COAPDRV_REQUEST;
+    record_pdu(x, TRANSCRIPT_RECV, "request-from-device", request);
+    x->done = true;
+}
+
+static void serve_nothing(coap_context_t *ctx)
+{
+    static const coap_request_t methods[] = {
+        COAP_REQUEST_GET,   COAP_REQUEST_POST,  COAP_REQUEST_PUT,   COAP_REQUEST_DELETE,
+        COAP_REQUEST_FETCH, COAP_REQUEST_PATCH, COAP_REQUEST_IPATCH};
+    coap_resource_t *unknown = coap_resource_unknown_init2(on_request, 0);
+    coap_resource_t *wellknown = coap_resource_init(coap_make_str_const(".well-known/core"), 0);
+    coap_resource_t *rs[] = {unknown, wellknown};
+    for (size_t i = 0; i < sizeof rs / sizeof *rs; i++) {
+        if (!rs[i])
+            continue;
+        for (size_t m = 0; m < sizeof methods / sizeof *methods; m++)
+            coap_register_request_handler(rs[i], methods[m], on_request);
+        coap_add_resource(ctx, rs[i]);
+    }
+}
+
 /* ---- connections ---- */
 
 coap_context_t *coapdrv_new_context(void)
@@ -255,6 +299,7 @@ coap_context_t *coapdrv_new_context(void)
         coap_register_response_handler(ctx, on_response);
         coap_register_nack_handler(ctx, on_nack);
         coap_register_event_handler(ctx, on_event);
+        serve_nothing(ctx);
     }
     return ctx;
 }

@@ -48,15 +48,19 @@ void coapdrv_global_init(void)
 
 const char *coapdrv_outcome_name(enum coapdrv_outcome o)
 {
-    static const char *const names[] = {"RESPONSE", "RESET", "SILENCE", "UNREACHABLE",
-                                        "DTLS_FAILED"};
+    static const char *const names[] = {"RESPONSE",    "RESET",       "SILENCE",
+                                        "UNREACHABLE", "DTLS_FAILED", "REQUEST"};
     return (unsigned)o < sizeof names / sizeof *names ? names[o] : "UNKNOWN";
 }
 
 const char *coapdrv_outcome_reason(enum coapdrv_outcome o)
 {
-    static const char *const reasons[] = {"response", "reset", "timeout", "unreachable",
-                                          "dtls handshake failed"};
+    static const char *const reasons[] = {"response",
+                                          "reset",
+                                          "timeout",
+                                          "unreachable",
+                                          "dtls handshake failed",
+                                          "the device sent a request instead of a response"};
     return (unsigned)o < sizeof reasons / sizeof *reasons ? reasons[o] : "unknown";
 }
 

@@ -32,7 +32,7 @@
  * a busy exchange then costs the reader a few hundred wake-ups a second at
  * most, and the probe keeps the CPU. A drain that found a flood (FLOOD_BYTES
  * or more) is followed by another look at once. */
-#define BATCH_MS 5
+#define BATCH_MS 2
 #define FLOOD_BYTES (CAPTURE_BUFFER_BYTES / 8)
 /* The kernel fills blocks of the ring (TPACKET_V3, packets packed one after
  * the other, so the ring's size is what it holds) and hands a block over when

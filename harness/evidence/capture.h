@@ -28,8 +28,8 @@
  * "dropped" counts matching packets the kernel could not queue (the reader
  * fell behind by more than CAPTURE_BUFFER_BYTES): a capture with drops is
  * incomplete, and says so. The ring is TPACKET_V3 (libpcap without immediate
- * mode): packets are packed one after the other in its blocks, so its 8 MiB
- * hold 8 MiB of traffic. (A TPACKET_V2 ring, what immediate mode uses, gives
+ * mode): packets are packed one after the other in its blocks, so its 4 MiB
+ * hold 4 MiB of traffic. (A TPACKET_V2 ring, what immediate mode uses, gives
  * every packet a slot as large as lo's 64 KiB MTU: 64 MiB of memory mapped
  * into the worker for 32 MiB asked, or about 30 packets in libpcap's default
  * 2 MiB.) A block is handed to the reader when full or a few milliseconds
@@ -62,7 +62,7 @@
 #define CAPTURE_MARK_TIMEOUT_MS 1000
 #define CAPTURE_STOP_TIMEOUT_MS 200
 #define CAPTURE_SNAPLEN 65535
-#define CAPTURE_BUFFER_BYTES (8 * 1024 * 1024) /* the kernel ring for one capture */
+#define CAPTURE_BUFFER_BYTES (4 * 1024 * 1024) /* the kernel ring for one capture */
 
 struct capture;
 

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "drivers/coap.h"
@@ -223,6 +225,58 @@ static void test_silence_within_deadline(void **state)
     assert_true(took <= 400 + 150);
     coapdrv_response_release(&r);
     close(fd);
+}
+
+/* A device that answers every datagram with a request (NON GET, the same
+ * token): the harness answers none of them, so there is no exchange at line
+ * rate, and the request ends the exchange as COAPDRV_REQUEST. */
+static void test_request_from_device(void **state)
+{
+    uint16_t port;
+    int fd = test_coap_silent_socket(&port), counts[2];
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(pipe(counts), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int got = 0;
+        assay_ms until = clock_deadline(1500);
+        while (clock_remaining_ms(until) > 0) {
+            uint8_t in[1500];
+            struct sockaddr_storage from;
+            socklen_t flen = sizeof from;
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            if (poll(&p, 1, (int)clock_remaining_ms(until)) <= 0)
+                continue;
+            ssize_t n = recvfrom(fd, in, sizeof in, 0, (struct sockaddr *)&from, &flen);
+            if (n < 4)
+                continue;
+            got++;
+            size_t tkl = in[0] & 15u;
+            uint8_t out[4 + 8] = {0x50 | (uint8_t)tkl, 0x01, (uint8_t)(got >> 8), (uint8_t)got};
+            memcpy(out + 4, in + 4, tkl <= 8 && (size_t)n >= 4 + tkl ? tkl : 0);
+            sendto(fd, out, 4 + (tkl <= 8 ? tkl : 0), 0, (struct sockaddr *)&from, flen);
+        }
+        if (write(counts[1], &got, sizeof got) != (ssize_t)sizeof got)
+            _exit(1);
+        _exit(0);
+    }
+    struct coapdrv_response r;
+    struct coapdrv_target t = target(port, 1000);
+    struct coapdrv_request q = {.method = COAPDRV_GET, .path = "/hello", .non_confirmable = true};
+    struct assay_error err = {0};
+    assert_int_equal(coapdrv_request(&t, &q, &r, &err), 0);
+    assert_int_equal(r.outcome, COAPDRV_REQUEST);
+    coapdrv_response_release(&r);
+    int got = -1;
+    assert_int_equal(read(counts[0], &got, sizeof got), (ssize_t)sizeof got);
+    waitpid(pid, NULL, 0);
+    close(counts[0]);
+    close(counts[1]);
+    close(fd);
+    /* the request, perhaps a retransmission of it: never a reply per request */
+    assert_true(got >= 1 && got <= 3);
 }
 
 /* Datagrams waiting on fd, read without blocking. */
@@ -502,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_block2_whole_and_capped),
         cmocka_unit_test(test_block1_put),
         cmocka_unit_test(test_silence_within_deadline),
+        cmocka_unit_test(test_request_from_device),
         cmocka_unit_test(test_unreachable_and_scope),
         cmocka_unit_test(test_shared_context_sequence),
         cmocka_unit_test(test_dtls_psk),
