@@ -57,8 +57,11 @@ struct capture {
     struct timeval mark_tv;
     uint64_t mark_packets, mark_dropped;
     uint64_t packets;
-    uint64_t dropped;   /* the kernel's count of matching packets it could not queue */
-    uint64_t read_here; /* packets read since open (reader thread only) */
+    uint64_t dropped;    /* the kernel's count of matching packets it could not queue */
+    uint64_t read_here;  /* packets read since open (reader thread only) */
+    uint64_t file_bytes; /* the capture file's size (reader thread, and open) */
+    uint64_t file_limit; /* beyond it packets are counted, not written */
+    uint64_t not_written;
     bool failed;
     char fail_msg[ASSAY_ERROR_MAX];
 
@@ -174,15 +177,28 @@ static void fail_locked(struct capture *c, const char *what, const char *why)
 }
 
 struct drained {
-    pcap_dumper_t *d;
-    uint64_t bytes;
+    struct capture *c;
+    uint64_t limit; /* c->file_limit, read once under the lock */
+    uint64_t bytes, packets, not_written;
 };
 
+#define PCAP_RECORD_HEADER 16u
+
+/* Writes one packet, unless the file has reached its limit: a device that
+ * floods for the whole of its deadlines cannot fill the disk, and the packets
+ * left out are counted (and said in run.json and the marks). */
 static void dump_counted(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
     struct drained *dr = (struct drained *)(void *)user;
-    pcap_dump((u_char *)dr->d, h, bytes);
+    struct capture *c = dr->c;
     dr->bytes += h->caplen;
+    if (c->file_bytes + PCAP_RECORD_HEADER + h->caplen > dr->limit) {
+        dr->not_written++;
+        return;
+    }
+    pcap_dump((u_char *)c->d, h, bytes);
+    c->file_bytes += PCAP_RECORD_HEADER + h->caplen;
+    dr->packets++;
 }
 
 /* Writes every packet handed over in the ring to the file and flushes; returns
@@ -190,7 +206,10 @@ static void dump_counted(u_char *user, const struct pcap_pkthdr *h, const u_char
 static int drain(struct capture *c, uint64_t *bytes)
 {
     uint64_t n = 0;
-    struct drained dr = {.d = c->d};
+    struct drained dr = {.c = c};
+    pthread_mutex_lock(&c->mu);
+    dr.limit = c->file_limit;
+    pthread_mutex_unlock(&c->mu);
     for (int round = 0; round < DRAIN_ROUNDS; round++) {
         int got = pcap_dispatch(c->p, -1, dump_counted, (u_char *)&dr);
         if (got == 0 || got == PCAP_ERROR_BREAK)
@@ -204,7 +223,7 @@ static int drain(struct capture *c, uint64_t *bytes)
         n += (uint64_t)got;
     }
     *bytes = dr.bytes;
-    if (n > 0 && (pcap_dump_flush(c->d) != 0 || ferror(pcap_dump_file(c->d)))) {
+    if (dr.packets > 0 && (pcap_dump_flush(c->d) != 0 || ferror(pcap_dump_file(c->d)))) {
         pthread_mutex_lock(&c->mu);
         fail_locked(c, "write", strerror(errno));
         pthread_mutex_unlock(&c->mu);
@@ -212,7 +231,8 @@ static int drain(struct capture *c, uint64_t *bytes)
     }
     c->read_here += n;
     pthread_mutex_lock(&c->mu);
-    c->packets += n;
+    c->packets += dr.packets;
+    c->not_written += dr.not_written;
     pthread_mutex_unlock(&c->mu);
     return 0;
 }
@@ -365,6 +385,8 @@ static int open_dump(struct capture *c, struct assay_error *err)
         return assay_fail(err, ASSAY_EIO, "capture file %s: %s", c->pcap_path, pcap_geterr(c->p));
     if (pcap_dump_flush(c->d) != 0)
         return assay_fail(err, ASSAY_EIO, "capture file %s: %s", c->pcap_path, strerror(errno));
+    c->file_bytes = stat(c->pcap_path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    c->file_limit = CAPTURE_FILE_LIMIT_BYTES;
     return 0;
 }
 
@@ -518,6 +540,9 @@ int capture_close(struct capture *cap, struct assay_error *err)
     struct assay_error se = {0};
     json_object_set_new(cap->marks_doc, "packets", json_integer((json_int_t)cap->packets));
     json_object_set_new(cap->marks_doc, "dropped", json_integer((json_int_t)cap->dropped));
+    if (cap->not_written)
+        json_object_set_new(cap->marks_doc, "not_written",
+                            json_integer((json_int_t)cap->not_written));
     if (capture_marks_save(cap->marks_path, cap->marks_doc, &se) != 0 && !rc)
         rc = assay_fail(err, se.code, "%s", se.msg);
     capture_free(cap);
@@ -540,6 +565,22 @@ uint64_t capture_dropped(const struct capture *cap)
     uint64_t n = c->dropped;
     pthread_mutex_unlock(&c->mu);
     return n;
+}
+
+uint64_t capture_not_written(const struct capture *cap)
+{
+    struct capture *c = (struct capture *)cap; /* the mutex is not part of the value */
+    pthread_mutex_lock(&c->mu);
+    uint64_t n = c->not_written;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+void capture_set_file_limit(struct capture *cap, uint64_t bytes)
+{
+    pthread_mutex_lock(&cap->mu);
+    cap->file_limit = bytes;
+    pthread_mutex_unlock(&cap->mu);
 }
 
 const char *capture_ifname(const struct capture *cap)
@@ -582,7 +623,18 @@ json_t *capture_status_json(const struct capture *cap, const char *device_id, co
     snprintf(file, sizeof(file), "devices/%s/capture.pcap", device_id);
     if (capture_marks_path(file, marks, sizeof(marks)) != 0)
         marks[0] = 0;
-    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "enabled", 1, "file", file, "marks",
-                     marks, "interface", cap->ifname, "filter", cap->filter, "packets",
-                     (json_int_t)capture_packets(cap), "dropped", (json_int_t)capture_dropped(cap));
+    struct capture *c = (struct capture *)cap; /* the mutex is not part of the value */
+    pthread_mutex_lock(&c->mu);
+    uint64_t limit = c->file_limit;
+    pthread_mutex_unlock(&c->mu);
+    json_t *st =
+        json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "enabled", 1, "file", file, "marks", marks,
+                  "interface", cap->ifname, "filter", cap->filter, "packets",
+                  (json_int_t)capture_packets(cap), "dropped", (json_int_t)capture_dropped(cap));
+    uint64_t over = capture_not_written(cap);
+    if (st && over) { /* the file reached its limit: the capture is incomplete, and says so */
+        json_object_set_new(st, "not_written", json_integer((json_int_t)over));
+        json_object_set_new(st, "file_limit_bytes", json_integer((json_int_t)limit));
+    }
+    return st;
 }

@@ -62,7 +62,8 @@
 #define CAPTURE_MARK_TIMEOUT_MS 1000
 #define CAPTURE_STOP_TIMEOUT_MS 200
 #define CAPTURE_SNAPLEN 65535
-#define CAPTURE_BUFFER_BYTES (4 * 1024 * 1024) /* the kernel ring for one capture */
+#define CAPTURE_BUFFER_BYTES (4 * 1024 * 1024)  /* the kernel ring for one capture */
+#define CAPTURE_FILE_LIMIT_BYTES (512ull << 20) /* one device's capture file, at most */
 
 struct capture;
 
@@ -114,6 +115,13 @@ uint64_t capture_packets(const struct capture *cap);
 
 /* Matching packets the kernel dropped, as of the last mark (0 before any). */
 uint64_t capture_dropped(const struct capture *cap);
+
+/* Packets left out because the file reached its limit (CAPTURE_FILE_LIMIT_BYTES
+ * unless set): counted, not written. */
+uint64_t capture_not_written(const struct capture *cap);
+
+/* Sets the file's limit (tests use a small one). */
+void capture_set_file_limit(struct capture *cap, uint64_t bytes);
 
 /* The interface being captured on; lives as long as cap. */
 const char *capture_ifname(const struct capture *cap);

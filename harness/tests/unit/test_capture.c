@@ -343,6 +343,43 @@ static void test_flushed_as_it_goes(void **state)
     assert_int_equal(capture_close(c, &err), 0);
 }
 
+/* A capture file stops growing at its limit: later packets are counted as not
+ * written, and the status says so; what was written stays a valid capture. */
+static void test_file_limit(void **state)
+{
+    (void)state;
+    if (!can_capture())
+        skip();
+    struct capture *c = NULL;
+    struct assay_error err = {0};
+    struct frame fr[64];
+    char pcap[128];
+    path_in(pcap, sizeof(pcap), "limit.pcap");
+    if (capture_open(NULL, "127.0.0.29", pcap, &c, &err) != 0)
+        fail_msg("capture_open: %s", err.msg);
+    const uint64_t limit = 24 + 3 * (16 + 60); /* the header and a few small frames */
+    capture_set_file_limit(c, limit);
+    for (int i = 0; i < 10; i++)
+        udp_exchange("127.0.0.29", UDP_MSG);
+    assert_int_equal(capture_mark(c, "after", &err), 0);
+    uint64_t written = capture_packets(c), left_out = capture_not_written(c);
+    print_message("limit %llu bytes: %llu frames written, %llu left out\n",
+                  (unsigned long long)limit, (unsigned long long)written,
+                  (unsigned long long)left_out);
+    assert_true(written >= 1 && written < 10);
+    assert_int_equal(written + left_out, 10);
+    json_t *st = capture_status_json(c, "dev-limit", NULL);
+    assert_int_equal(json_integer_value(json_object_get(st, "not_written")), (json_int_t)left_out);
+    assert_int_equal(json_integer_value(json_object_get(st, "file_limit_bytes")),
+                     (json_int_t)limit);
+    json_decref(st);
+    assert_int_equal(capture_close(c, &err), 0);
+    struct stat sb;
+    assert_int_equal(stat(pcap, &sb), 0);
+    assert_true((uint64_t)sb.st_size <= limit);
+    assert_int_equal(tshark_frames(pcap, fr, 64), written);
+}
+
 /* With nothing to capture, close returns within 200 ms and leaves an empty, valid capture. */
 static void test_idle_close_is_prompt(void **state)
 {
@@ -496,7 +533,8 @@ int main(void)
         cmocka_unit_test(test_paths_and_route),      cmocka_unit_test(test_refused_arguments),
         cmocka_unit_test(test_capture_roundtrip),    cmocka_unit_test(test_flushed_as_it_goes),
         cmocka_unit_test(test_idle_close_is_prompt), cmocka_unit_test(test_resume_appends),
-        cmocka_unit_test(test_not_permitted),        cmocka_unit_test(test_device_and_status),
+        cmocka_unit_test(test_file_limit),           cmocka_unit_test(test_not_permitted),
+        cmocka_unit_test(test_device_and_status),
     };
     return cmocka_run_group_tests_name("capture", tests, setup, teardown);
 }
