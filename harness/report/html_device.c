@@ -83,6 +83,34 @@ static void dossier(struct html_ctx *c, const json_t *dev)
 }
 
 /* Links to an obligation's details: "#d<n>-o<m>". */
+/* Says when the device's packet capture is missing or incomplete: the verdicts
+ * still stand on the transcript, but the reader should know. */
+static void capture_notice(struct html_ctx *c, const json_t *dev)
+{
+    const json_t *cap = json_object_get(dev, "capture");
+    if (!json_is_object(cap))
+        return;
+    if (!json_is_true(json_object_get(cap, "enabled"))) {
+        fputs("<p class=\"note\">No packet capture was made for this device: ", c->out);
+        html_text(c, *html_str(cap, "reason") ? html_str(cap, "reason") : "no reason recorded");
+        fputs(". The transcript is the record of what was exchanged.</p>\n", c->out);
+        return;
+    }
+    json_int_t dropped = json_integer_value(json_object_get(cap, "dropped"));
+    json_int_t over = json_integer_value(json_object_get(cap, "not_written"));
+    if (dropped <= 0 && over <= 0)
+        return;
+    fputs("<p class=\"note\">The packet capture of this device is incomplete:", c->out);
+    if (dropped > 0)
+        fprintf(c->out, " %lld packet(s) arrived faster than they could be recorded;",
+                (long long)dropped);
+    if (over > 0)
+        fprintf(c->out, " %lld packet(s) came after the capture file reached its limit of %lld MB;",
+                (long long)over,
+                (long long)(json_integer_value(json_object_get(cap, "file_limit_bytes")) >> 20));
+    fputs(" the transcript still records every exchange.</p>\n", c->out);
+}
+
 static void assessor_items(struct html_ctx *c, size_t n, const json_t *dev)
 {
     size_t k, shown = 0;
@@ -227,6 +255,7 @@ void html_device(struct html_ctx *c, size_t n, const json_t *dev)
     fputs("</h2>\n", c->out);
     identity(c, dev);
     dossier(c, dev);
+    capture_notice(c, dev);
     assessor_items(c, n, dev);
 
     char capture[512];

@@ -114,6 +114,13 @@ static void test_evidence(void **state)
     assert_null(strstr(p->html, "not this test case"));
     assert_non_null(strstr(p->html, "href=\"devices/cam-1/capture.pcap\""));
     assert_non_null(strstr(p->html, "href=\"devices/cam-1/transcript.jsonl\""));
+    /* An incomplete capture, and a missing one with its (escaped) reason, are said. */
+    assert_non_null(strstr(p->html,
+                           "The packet capture of this device is incomplete: 3 packet(s) "
+                           "arrived faster than they could be recorded; 120 packet(s) came "
+                           "after the capture file reached its limit of 512 MB;"));
+    assert_non_null(strstr(p->html, "No packet capture was made for this device: capture not "
+                                    "permitted on lo &lt;script&gt;alert(3)&lt;/script&gt;."));
     assert_non_null(strstr(p->html, "href=\"devices/cam-1/observations/fixture.banner.json\""));
     assert_non_null(strstr(p->html, "from 2026-01-01T12:00:01.000Z to 2026-01-01T12:00:02.250Z"));
     /* Observations are shown, their markup escaped. */
