@@ -549,31 +549,29 @@ int capture_close(struct capture *cap, struct assay_error *err)
     return rc;
 }
 
-uint64_t capture_packets(const struct capture *cap)
+/* One of the capture's counters, read under its mutex. */
+static uint64_t locked_read(const struct capture *cap, const uint64_t *counter)
 {
     struct capture *c = (struct capture *)cap; /* the mutex is not part of the value */
     pthread_mutex_lock(&c->mu);
-    uint64_t n = c->packets;
+    uint64_t n = *counter;
     pthread_mutex_unlock(&c->mu);
     return n;
+}
+
+uint64_t capture_packets(const struct capture *cap)
+{
+    return locked_read(cap, &cap->packets);
 }
 
 uint64_t capture_dropped(const struct capture *cap)
 {
-    struct capture *c = (struct capture *)cap; /* the mutex is not part of the value */
-    pthread_mutex_lock(&c->mu);
-    uint64_t n = c->dropped;
-    pthread_mutex_unlock(&c->mu);
-    return n;
+    return locked_read(cap, &cap->dropped);
 }
 
 uint64_t capture_not_written(const struct capture *cap)
 {
-    struct capture *c = (struct capture *)cap; /* the mutex is not part of the value */
-    pthread_mutex_lock(&c->mu);
-    uint64_t n = c->not_written;
-    pthread_mutex_unlock(&c->mu);
-    return n;
+    return locked_read(cap, &cap->not_written);
 }
 
 void capture_set_file_limit(struct capture *cap, uint64_t bytes)
@@ -623,10 +621,7 @@ json_t *capture_status_json(const struct capture *cap, const char *device_id, co
     snprintf(file, sizeof(file), "devices/%s/capture.pcap", device_id);
     if (capture_marks_path(file, marks, sizeof(marks)) != 0)
         marks[0] = 0;
-    struct capture *c = (struct capture *)cap; /* the mutex is not part of the value */
-    pthread_mutex_lock(&c->mu);
-    uint64_t limit = c->file_limit;
-    pthread_mutex_unlock(&c->mu);
+    uint64_t limit = locked_read(cap, &cap->file_limit);
     json_t *st =
         json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I}", "enabled", 1, "file", file, "marks", marks,
                   "interface", cap->ifname, "filter", cap->filter, "packets",
