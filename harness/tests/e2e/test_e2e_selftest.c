@@ -57,6 +57,18 @@ static void find_run(const char *out, char *dir, size_t size)
     assert_int_equal(n, 1);
 }
 
+/* `assay run BENCH -p PROFILE -o OUT --profile-path ROOT`: its exit code, and the
+ * run directory it wrote (in dir). */
+static int run_bench(const char *bench, const char *profile, const char *root, const char *out,
+                     char *dir, size_t size)
+{
+    const char *argv[] = {"assay",          "run", bench, "-p", profile, "-o", out,
+                          "--profile-path", root,  NULL};
+    int rc = run_assay(argv);
+    find_run(out, dir, size);
+    return rc;
+}
+
 /* Drops what changes from run to run: ids, times, absolute paths. */
 static void normalise(json_t *rec)
 {
@@ -162,19 +174,10 @@ static void test_selftest_run(void **state)
     (void)state;
     char out[] = "/tmp/assay-e2e-XXXXXX", dir[4096], path[4200];
     assert_non_null(mkdtemp(out));
-    const char *argv[] = {"assay",
-                          "run",
-                          E2E "selftest.bench.yaml",
-                          "-p",
-                          "selftest",
-                          "-o",
-                          out,
-                          "--profile-path",
-                          ASSAY_SOURCE_DIR "/profiles",
-                          NULL};
     /* unit-b1 and unit-b2 share a serial: selftest.unique fails, so the exit code is 1. */
-    assert_int_equal(run_assay(argv), 1);
-    find_run(out, dir, sizeof(dir));
+    assert_int_equal(run_bench(E2E "selftest.bench.yaml", "selftest", ASSAY_SOURCE_DIR "/profiles",
+                               out, dir, sizeof(dir)),
+                     1);
     check_record(dir);
     /* 4 devices x 4 test cases, plus the 4 model observations, each exactly once. */
     assert_int_equal(journalled_once(dir), 4 * 6 + 4);
@@ -226,18 +229,9 @@ static void test_rescore_and_review(void **state)
     (void)state;
     char out[] = "/tmp/assay-rescore-XXXXXX", src[4096], dir[4096], sub[4200], dossier[4200];
     assert_non_null(mkdtemp(out));
-    const char *argv[] = {"assay",
-                          "run",
-                          E2E "selftest.bench.yaml",
-                          "-p",
-                          "selftest",
-                          "-o",
-                          out,
-                          "--profile-path",
-                          ASSAY_SOURCE_DIR "/profiles",
-                          NULL};
-    assert_int_equal(run_assay(argv), 1);
-    find_run(out, src, sizeof(src));
+    assert_int_equal(run_bench(E2E "selftest.bench.yaml", "selftest", ASSAY_SOURCE_DIR "/profiles",
+                               out, src, sizeof(src)),
+                     1);
 
     snprintf(sub, sizeof(sub), "%s/same", out);
     const char *same[] = {"assay", "rescore", src, "-o", sub, NULL};
@@ -301,18 +295,9 @@ static void test_swapped_unit(void **state)
     (void)state;
     char out[] = "/tmp/assay-swapped-XXXXXX", dir[4096], path[4200];
     assert_non_null(mkdtemp(out));
-    const char *argv[] = {"assay",
-                          "run",
-                          E2E "swapped.bench.yaml",
-                          "-p",
-                          "selftest",
-                          "-o",
-                          out,
-                          "--profile-path",
-                          ASSAY_SOURCE_DIR "/profiles",
-                          NULL};
-    assert_int_equal(run_assay(argv), 3);
-    find_run(out, dir, sizeof(dir));
+    assert_int_equal(run_bench(E2E "swapped.bench.yaml", "selftest", ASSAY_SOURCE_DIR "/profiles",
+                               out, dir, sizeof(dir)),
+                     3);
     snprintf(path, sizeof(path), "%s/run.json", dir);
     json_error_t je;
     json_t *rec = json_load_file(path, 0, &je);
@@ -344,14 +329,12 @@ static void test_hang_and_crash(void **state)
     char out[] = "/tmp/assay-faults-XXXXXX", dir[4096];
     assert_non_null(mkdtemp(out));
     setenv("ASSAY_TEST_CRASH", "unit-crash:faults.hang", 1);
-    const char *argv[] = {"assay", "run", E2E "faults.bench.yaml", "-p",           "faults",
-                          "-o",    out,   "--profile-path",        E2E "profiles", NULL};
     assay_ms t0 = clock_now_ms();
-    assert_int_equal(run_assay(argv), 3);
+    assert_int_equal(
+        run_bench(E2E "faults.bench.yaml", "faults", E2E "profiles", out, dir, sizeof(dir)), 3);
     /* 1 s test-case limit + 2 s slack for the hang, in parallel with the rest */
     assert_true(clock_now_ms() - t0 < 30000);
     unsetenv("ASSAY_TEST_CRASH");
-    find_run(out, dir, sizeof(dir));
     static const struct {
         const char *device, *tc, *verdict, *why;
     } want[] = {
@@ -397,11 +380,9 @@ static void test_memory_budget(void **state)
     assert_non_null(mkdtemp(out));
     /* unit-hang's probe sits in a pattern match long enough to be measured */
     setenv("ASSAY_TEST_PSS", "unit-hang:faults.hang:999999999", 1);
-    const char *argv[] = {"assay", "run", E2E "faults.bench.yaml", "-p",           "faults",
-                          "-o",    out,   "--profile-path",        E2E "profiles", NULL};
-    assert_int_equal(run_assay(argv), 3);
+    assert_int_equal(
+        run_bench(E2E "faults.bench.yaml", "faults", E2E "profiles", out, dir, sizeof(dir)), 3);
     unsetenv("ASSAY_TEST_PSS");
-    find_run(out, dir, sizeof(dir));
     verdict_of(dir, "unit-hang", "faults.hang", v, sizeof(v), why, sizeof(why));
     assert_string_equal(v, "INCONCLUSIVE");
     assert_non_null(strstr(why, "memory budget: the worker held"));
@@ -419,19 +400,10 @@ static void crash_and_resume(long k, bool tear)
     assert_non_null(mkdtemp(out));
     snprintf(env, sizeof(env), "%ld", k);
     setenv("ASSAY_TEST_ABORT_AFTER", env, 1);
-    const char *argv[] = {"assay",
-                          "run",
-                          E2E "selftest.bench.yaml",
-                          "-p",
-                          "selftest",
-                          "-o",
-                          out,
-                          "--profile-path",
-                          ASSAY_SOURCE_DIR "/profiles",
-                          NULL};
-    assert_int_equal(run_assay(argv), 128 + 9); /* SIGKILL */
+    assert_int_equal(run_bench(E2E "selftest.bench.yaml", "selftest", ASSAY_SOURCE_DIR "/profiles",
+                               out, dir, sizeof(dir)),
+                     128 + 9); /* SIGKILL */
     unsetenv("ASSAY_TEST_ABORT_AFTER");
-    find_run(out, dir, sizeof(dir));
     if (tear) { /* a power cut in the middle of a line */
         snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
         FILE *f = fopen(path, "a");
