@@ -5,21 +5,10 @@
 -- Exits 0 when every case gets its expected verdict, 1 otherwise.
 local root = assert(arg[1], "usage: judges.lua PROFILES_DIR")
 
-local function load_lib(name)
-  local env = setmetatable({ load_data = function() return {} end }, { __index = _G })
-  return assert(loadfile(root .. "/lib/" .. name .. ".lua", "t", env))()
-end
-
-local verdict = load_lib("verdict")
-local cases = {}
-local env = setmetatable({
-  testcase = function(tc) cases[tc.id] = tc end,
-  require = load_lib,
-}, { __index = function(_, k) return verdict[k] or _G[k] end })
-for _, f in ipairs({ "amplification", "config_write", "disclosure", "dtls", "nosec_access",
-  "passwords", "psk_unique", "resources", "zz_malformed" }) do
-  assert(loadfile(root .. "/testcases/coap/" .. f .. ".lua", "t", env))()
-end
+local load_testcases = dofile(root .. "/testcases/tests/loader.lua")
+local cases = load_testcases(root, "coap", {
+  "amplification", "config_write", "disclosure", "dtls", "nosec_access",
+  "passwords", "psk_unique", "resources", "zz_malformed" })
 
 local dossier = {
   ixit = {

@@ -5,24 +5,8 @@
 -- Exits 0 when every case gets its expected verdict, 1 otherwise.
 local root = assert(arg[1], "usage: judges.lua PROFILES_DIR")
 
-local function load_data(name)
-  return assert(loadfile(root .. "/data/" .. name .. ".lua", "t", {}))()
-end
-local function load_lib(name)
-  local env = setmetatable({ load_data = load_data }, { __index = _G })
-  return assert(loadfile(root .. "/lib/" .. name .. ".lua", "t", env))()
-end
-
-local verdict = load_lib("verdict")
-local cases = {}
-local env = setmetatable({
-  testcase = function(tc) cases[tc.id] = tc end,
-  require = load_lib,
-  load_data = load_data,
-}, { __index = function(_, k) return verdict[k] or _G[k] end })
-for _, f in ipairs({ "statement", "support_period", "vulnerability_reporting", "ics" }) do
-  assert(loadfile(root .. "/testcases/documents/" .. f .. ".lua", "t", env))()
-end
+local cases, _, load_lib = dofile(root .. "/testcases/tests/loader.lua")(root, "documents",
+  { "statement", "support_period", "vulnerability_reporting", "ics" })
 
 local soc = {
   product_type = "smart thermostat", batch = "2026-W40", prepared_by_or_for_manufacturer = true,

@@ -5,26 +5,10 @@
 -- Exits 0 when every case gets its expected verdict, 1 otherwise.
 local root = assert(arg[1], "usage: judges.lua PROFILES_DIR")
 
-local function load_data(name)
-  return assert(loadfile(root .. "/data/" .. name .. ".lua", "t", {}))()
-end
-
-local function load_lib(name)
-  local env = setmetatable({ load_data = load_data }, { __index = _G })
-  return assert(loadfile(root .. "/lib/" .. name .. ".lua", "t", env))()
-end
-
-local verdict = load_lib("verdict")
-local cases = {}
-local env = setmetatable({
-  testcase = function(tc) cases[tc.id] = tc end,
-  require = load_lib,
-  load_data = load_data,
-}, { __index = function(_, k) return verdict[k] or _G[k] end })
-for _, f in ipairs({ "anonymous", "command", "credentials_units", "default_credentials",
-  "exposure", "factory_default", "plain_credentials", "tls", "zz_malformed", "zzz_bruteforce" }) do
-  assert(loadfile(root .. "/testcases/mqtt/" .. f .. ".lua", "t", env))()
-end
+local load_testcases = dofile(root .. "/testcases/tests/loader.lua")
+local cases = load_testcases(root, "mqtt", {
+  "anonymous", "command", "credentials_units", "default_credentials",
+  "exposure", "factory_default", "plain_credentials", "tls", "zz_malformed", "zzz_bruteforce" })
 
 local dossier = {
   ixit = {

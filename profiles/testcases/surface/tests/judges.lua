@@ -3,14 +3,8 @@
 -- no IXIT, an incomplete scan, an unusable address.
 -- Run: lua5.4 profiles/testcases/surface/tests/judges.lua PROFILES_DIR
 local root = assert(arg[1], "usage: judges.lua PROFILES_DIR")
-local function load_lib(name)
-  return assert(loadfile(root .. "/lib/" .. name .. ".lua", "t", _G))()
-end
-local verdict = load_lib("verdict")
-local tc
-local env = setmetatable({ testcase = function(t) tc = t end, require = load_lib },
-  { __index = function(_, k) return verdict[k] or _G[k] end })
-assert(loadfile(root .. "/testcases/surface/tcp_scan.lua", "t", env))()
+local load_testcases = dofile(root .. "/testcases/tests/loader.lua")
+local tc = load_testcases(root, "surface", { "tcp_scan" })["surface.tcp-scan"]
 
 local ixit = { ixit = { interfaces = { { kind = "coap", port = 5683 },
   { kind = "coap", port = 5684, transport = "dtls" }, { kind = "modbus-tcp", port = 502 } } } }
