@@ -51,8 +51,7 @@ static void record_bytes(struct rawtcp *c, enum transcript_dir dir, const uint8_
     transcript_write(c->sink, &e);
 }
 
-/* Fills a sockaddr from an address literal; returns its length or 0. */
-static socklen_t make_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
+socklen_t rawtcp_make_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
     struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
@@ -151,7 +150,7 @@ int rawtcp_open(struct rawtcp *c, const struct scope *scope, const char *host, u
     if (port == 0)
         return assay_fail(err, ASSAY_EINVAL, "%s: port 0", host);
     struct sockaddr_storage ss;
-    socklen_t sl = make_addr(host, port, &ss);
+    socklen_t sl = rawtcp_make_addr(host, port, &ss);
     if (sl == 0)
         return assay_fail(err, ASSAY_ESCOPE, "'%s' is not an address literal", host);
     if (ss.ss_family == AF_INET6)

@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -58,6 +59,10 @@ struct rawtcp {
 };
 
 /* Prepares c (not open). `sink` may be NULL; `protocol` must outlive c. */
+/* Fills a sockaddr (IPv4 or IPv6, for any socket type) from an address literal;
+ * returns its length, or 0 when host is not a numeric address. */
+socklen_t rawtcp_make_addr(const char *host, uint16_t port, struct sockaddr_storage *ss);
+
 void rawtcp_init(struct rawtcp *c, const struct transcript_sink *sink, const char *protocol);
 
 /*

@@ -96,24 +96,6 @@ int tcpscan_tcp(const struct scope *scope, const struct transcript_sink *sink, c
     return 0;
 }
 
-static socklen_t udp_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof(*ss));
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons(port);
-        return sizeof(*a4);
-    }
-    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons(port);
-        return sizeof(*a6);
-    }
-    return 0;
-}
-
 /* Waits for the reply to the ping; fills r and *reply_type. */
 static void udp_wait(int fd, int timeout_ms, struct tcpscan_result *r, int *reply_type)
 {
@@ -146,7 +128,7 @@ int tcpscan_udp_coap(const struct scope *scope, const struct transcript_sink *si
                      int *reply_type, struct assay_error *err)
 {
     struct sockaddr_storage ss;
-    socklen_t len = udp_addr(host, port, &ss);
+    socklen_t len = rawtcp_make_addr(host, port, &ss);
     if (port == 0 || timeout_ms < 1 || timeout_ms > 600000)
         return assay_fail(err, ASSAY_EINVAL, "tcpscan: bad UDP port or timeout");
     if (len == 0 || !scope_allows(scope, host))

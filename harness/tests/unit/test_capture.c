@@ -260,6 +260,17 @@ static void test_refused_arguments(void **state)
     assert_non_null(strstr(err.msg, "nosuchif0"));
 }
 
+/* A capture of address into <tmp>/<name> (its path in pcap); fails the test if it cannot open. */
+static struct capture *open_on(const char *address, const char *name, char *pcap, size_t size)
+{
+    struct capture *c = NULL;
+    struct assay_error err = {0};
+    path_in(pcap, size, name);
+    if (capture_open(NULL, address, pcap, &c, &err) != 0)
+        fail_msg("capture_open: %s", err.msg);
+    return c;
+}
+
 /* The exchange with 127.0.0.23 is captured with its exact bytes, traffic with
  * 127.0.0.24 is not, and the marks slice out each exchange. */
 static void test_capture_roundtrip(void **state)
@@ -271,9 +282,7 @@ static void test_capture_roundtrip(void **state)
     struct assay_error err = {0};
     struct frame fr[64];
     char pcap[128];
-    path_in(pcap, sizeof(pcap), "capture.pcap");
-    if (capture_open(NULL, "127.0.0.23", pcap, &c, &err) != 0)
-        fail_msg("capture_open: %s", err.msg);
+    c = open_on("127.0.0.23", "capture.pcap", pcap, sizeof(pcap));
     assert_string_equal(capture_ifname(c), "lo");
     assert_int_equal(capture_mark(c, "start tcp", &err), 0);
     tcp_exchange("127.0.0.23");
@@ -329,9 +338,7 @@ static void test_flushed_as_it_goes(void **state)
     struct assay_error err = {0};
     struct frame fr[16];
     char pcap[128];
-    path_in(pcap, sizeof(pcap), "flush.pcap");
-    if (capture_open(NULL, "127.0.0.26", pcap, &c, &err) != 0)
-        fail_msg("capture_open: %s", err.msg);
+    c = open_on("127.0.0.26", "flush.pcap", pcap, sizeof(pcap));
     struct stat st;
     assert_int_equal(stat(pcap, &st), 0);
     assert_int_equal(st.st_size, 24); /* the file header is written at once */
@@ -354,9 +361,7 @@ static void test_file_limit(void **state)
     struct assay_error err = {0};
     struct frame fr[64];
     char pcap[128];
-    path_in(pcap, sizeof(pcap), "limit.pcap");
-    if (capture_open(NULL, "127.0.0.29", pcap, &c, &err) != 0)
-        fail_msg("capture_open: %s", err.msg);
+    c = open_on("127.0.0.29", "limit.pcap", pcap, sizeof(pcap));
     const uint64_t limit = 24 + 3 * (16 + 60); /* the header and a few small frames */
     capture_set_file_limit(c, limit);
     for (int i = 0; i < 10; i++)
@@ -390,9 +395,7 @@ static void test_idle_close_is_prompt(void **state)
     struct assay_error err = {0};
     struct frame fr[4];
     char pcap[128];
-    path_in(pcap, sizeof(pcap), "idle.pcap");
-    if (capture_open(NULL, "127.0.0.25", pcap, &c, &err) != 0)
-        fail_msg("capture_open: %s", err.msg);
+    c = open_on("127.0.0.25", "idle.pcap", pcap, sizeof(pcap));
     udp_exchange("127.0.0.27", "elsewhere"); /* traffic the filter drops */
     int64_t t0 = now_ms();
     assert_int_equal(capture_close(c, &err), 0);
@@ -413,9 +416,7 @@ static void test_resume_appends(void **state)
     struct assay_error err = {0};
     struct frame fr[32];
     char pcap[128];
-    path_in(pcap, sizeof(pcap), "resume.pcap");
-    if (capture_open(NULL, "127.0.0.28", pcap, &c, &err) != 0)
-        fail_msg("capture_open: %s", err.msg);
+    c = open_on("127.0.0.28", "resume.pcap", pcap, sizeof(pcap));
     udp_exchange("127.0.0.28", "first-run");
     assert_int_equal(capture_mark(c, "end first", &err), 0);
     assert_int_equal(capture_close(c, &err), 0);
